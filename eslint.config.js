@@ -1,0 +1,41 @@
+// Lint: typescript-eslint's recommended rules, plus the import directions of
+// ../shared/STYLE.md held by no-restricted-imports.
+import tseslint from "typescript-eslint";
+
+const ours = (dirs) => dirs.flatMap((d) => [`../${d}/*`, `../../${d}/*`]);
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "bench/node_modules/**", "bench/peers/**"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-unsafe-function-type": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  ...directions({
+    "src/protocol/**": [["../*"], "protocol/ imports nothing of ours"],
+    "src/cluster/**": [ours(["protocol"]), "cluster/ starts servers and never parses frames"],
+    "src/{server,client,plugins,decorators}/**": [ours(["cluster", "cli"]), "process roles sit beside the data path, not inside it"],
+    "src/*.ts": [[], ""],
+    "src/cli/**": [[], ""],
+  }),
+);
+
+/** One no-restricted-imports rule per folder; inside src nothing imports the package by name. */
+function directions(table) {
+  return Object.entries(table).map(([files, [group, message]]) => ({
+    files: [files],
+    ignores: ["src/index.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "forkrpc", message: "inside src, import the module itself, not the package" }],
+          patterns: group.length > 0 ? [{ group, message }] : [],
+        },
+      ],
+    },
+  }));
+}

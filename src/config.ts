@@ -1,0 +1,181 @@
+/**
+ * The server's configuration: the type users write in rpc.config.ts, its
+ * defaults, validation, and loading. Validation names the offending key.
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { BootError, describe } from "./errors.ts";
+
+/** What rpc.config.ts exports. Every key is optional. */
+export interface ForkrpcConfig {
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Worker processes; 0 serves in the master process. Default: number of CPUs. */
+  workers?: number;
+  /** Glob patterns of plugin files, relative to the config file's folder. */
+  plugins?: string[];
+  limits?: {
+    /** Largest frame body accepted, in bytes. Default 1 MiB. */
+    maxFrameBytes?: number;
+    /** A frame started and not finished in this time closes the connection. Default 10 s. */
+    readTimeoutMs?: number;
+    /** Deepest JSON nesting accepted in a request. Default 512. */
+    maxJsonDepth?: number;
+  };
+  shutdown?: {
+    /** How long a graceful stop may take before connections are cut. Default 30 s. */
+    graceMs?: number;
+    /** How long a connection that was sent a goaway stays open for the client to leave. Default 1 s. */
+    goawayLingerMs?: number;
+  };
+}
+
+/**
+ * The resolved configuration, with every default filled in. It is also the
+ * injection token for the config: a constructor parameter typed
+ * `ServerConfig` receives it.
+ */
+export abstract class ServerConfig {
+  abstract readonly host: string;
+  abstract readonly port: number;
+  abstract readonly workers: number;
+  abstract readonly plugins: readonly string[];
+  /** Folder the plugin patterns are relative to. */
+  abstract readonly pluginRoot: string;
+  /** The config file that was loaded, if any. */
+  abstract readonly configFile: string | undefined;
+  abstract readonly limits: { readonly maxFrameBytes: number; readonly readTimeoutMs: number; readonly maxJsonDepth: number };
+  abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number };
+}
+
+/**
+ * Types a config file's default export.
+ *
+ * @example
+ * export default defineConfig({ port: 8080, plugins: ["plugins/**\/*.ts"] });
+ */
+export function defineConfig(config: ForkrpcConfig): ForkrpcConfig {
+  return config;
+}
+
+export const CONFIG_FILES = ["rpc.config.ts", "rpc.config.mts", "rpc.config.js", "rpc.config.mjs"];
+
+type Check = (value: unknown) => string | null;
+
+const int = (min: number, max: number): Check => (v) =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? null : `an integer from ${min} to ${max}`;
+const nonEmptyString: Check = (v) => (typeof v === "string" && v !== "" ? null : "a non-empty string");
+const patterns: Check = (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === "string" && p !== "")
+    ? null
+    : "a non-empty array of glob patterns";
+
+const SCHEMA = {
+  host: nonEmptyString,
+  port: int(0, 65535),
+  workers: int(0, 256),
+  plugins: patterns,
+  limits: {
+    maxFrameBytes: int(1, 0xffffffff),
+    readTimeoutMs: int(1, 2 ** 31 - 1),
+    maxJsonDepth: int(1, 100_000),
+  },
+  shutdown: {
+    graceMs: int(0, 2 ** 31 - 1),
+    goawayLingerMs: int(0, 60_000),
+  },
+} as const;
+
+type Schema = { readonly [key: string]: Check | Schema };
+
+/** Throws CONFIG_INVALID naming the first unknown or ill-typed key. */
+export function validateConfig(value: unknown, where: string): ForkrpcConfig {
+  walk(value, SCHEMA, "", where);
+  return value as ForkrpcConfig;
+}
+
+function walk(value: unknown, schema: Schema, path: string, where: string): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new BootError("CONFIG_INVALID", `${where}: ${path || "the config"} must be an object`);
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const name = path ? `${path}.${key}` : key;
+    const rule = Object.hasOwn(schema, key) ? schema[key] : undefined;
+    if (rule === undefined) throw new BootError("CONFIG_INVALID", `${where}: unknown config key "${name}"`);
+    if (v === undefined) continue;
+    if (typeof rule === "function") {
+      const want = rule(v);
+      if (want !== null) throw new BootError("CONFIG_INVALID", `${where}: "${name}" must be ${want}, got ${JSON.stringify(v)}`);
+    } else {
+      walk(v, rule, name, where);
+    }
+  }
+}
+
+/** Values given on the command line; they win over the file. */
+export interface ConfigOverrides {
+  host?: string;
+  port?: number;
+  workers?: number;
+  plugins?: string[];
+}
+
+export function resolveConfig(
+  file: ForkrpcConfig,
+  overrides: ConfigOverrides,
+  configFile: string | undefined,
+  cwd: string,
+): ServerConfig {
+  validateConfig(overrides, "command line");
+  const root = configFile ? dirname(configFile) : cwd;
+  return {
+    host: overrides.host ?? file.host ?? "127.0.0.1",
+    port: overrides.port ?? file.port ?? 8080,
+    workers: overrides.workers ?? file.workers ?? availableParallelism(),
+    plugins: overrides.plugins ?? file.plugins ?? ["plugins/**/*.{ts,js}"],
+    pluginRoot: overrides.plugins ? cwd : root,
+    configFile,
+    limits: {
+      maxFrameBytes: file.limits?.maxFrameBytes ?? 1024 * 1024,
+      readTimeoutMs: file.limits?.readTimeoutMs ?? 10_000,
+      maxJsonDepth: file.limits?.maxJsonDepth ?? 512,
+    },
+    shutdown: {
+      graceMs: file.shutdown?.graceMs ?? 30_000,
+      goawayLingerMs: file.shutdown?.goawayLingerMs ?? 1_000,
+    },
+  };
+}
+
+/**
+ * Finds, imports and validates the config file, then applies overrides.
+ * Without an explicit path, rpc.config.{ts,mts,js,mjs} in `cwd` is used if
+ * present, and the defaults otherwise.
+ */
+export async function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}, cwd = process.cwd()): Promise<ServerConfig> {
+  const file = path === undefined ? findConfig(cwd) : resolve(cwd, path);
+  if (file !== undefined && !existsSync(file)) throw new BootError("CONFIG_NOT_FOUND", `config file not found: ${file}`);
+  let exported: unknown = {};
+  if (file !== undefined) {
+    try {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      exported = mod.default;
+    } catch (cause) {
+      throw new BootError("CONFIG_LOAD_FAILED", `${file}: ${describe(cause)}`, { cause });
+    }
+    if (exported === undefined) throw new BootError("CONFIG_INVALID", `${file}: has no default export (export default defineConfig({...}))`);
+  }
+  return resolveConfig(validateConfig(exported, file ?? "config"), overrides, file, cwd);
+}
+
+function findConfig(cwd: string): string | undefined {
+  for (const name of CONFIG_FILES) {
+    const candidate = resolve(cwd, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}

@@ -1,0 +1,89 @@
+/**
+ * Errors of forkrpc. Two families, each with one table of codes:
+ * - wire codes (protocol/codes.ts), carried by RpcError to clients;
+ * - boot codes (below), carried by BootError when a server cannot start.
+ * Match on `err.code`, never on instanceof: plugins may load a second copy
+ * of this module, and the brand below survives that.
+ */
+import { WIRE_CODES, type WireCode } from "./protocol/codes.ts";
+import type { WireError } from "./protocol/envelope.ts";
+
+export { WIRE_CODES, type WireCode };
+
+const RPC_ERROR = Symbol.for("forkrpc.RpcError");
+
+/**
+ * An error a handler (or middleware) throws to answer with its own code.
+ * The code, message and data go to the client as they are.
+ *
+ * @example
+ * throw new RpcError("NOT_FOUND", `no user ${id}`, { id });
+ */
+export class RpcError extends Error implements WireError {
+  readonly code: string;
+  readonly data?: unknown;
+
+  constructor(code: WireCode | (string & {}), message: string, data?: unknown) {
+    super(message);
+    this.name = "RpcError";
+    this.code = code;
+    if (data !== undefined) this.data = data;
+    Object.defineProperty(this, RPC_ERROR, { value: true });
+  }
+
+  static is(value: unknown): value is RpcError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[RPC_ERROR] === true;
+  }
+}
+
+const INTERNAL: WireError = Object.freeze({ code: "INTERNAL", message: "internal error" });
+
+/**
+ * The one place where anything thrown becomes a wire error. An RpcError
+ * passes through; anything else becomes a generic INTERNAL, so no message,
+ * stack or property of an unexpected error leaves the server.
+ */
+export function toWireError(thrown: unknown): WireError {
+  if (RpcError.is(thrown) && typeof thrown.code === "string" && thrown.code !== "") {
+    return thrown.data === undefined
+      ? { code: thrown.code, message: String(thrown.message) }
+      : { code: thrown.code, message: String(thrown.message), data: thrown.data };
+  }
+  return INTERNAL;
+}
+
+/** Why a server could not start. Each code is documented in docs/errors.md. */
+export const BOOT_CODES = {
+  CONFIG_NOT_FOUND: "the config file given does not exist",
+  CONFIG_LOAD_FAILED: "the config file failed to import",
+  CONFIG_INVALID: "a config key is unknown or has the wrong type",
+  PLUGIN_IMPORT_FAILED: "a plugin file failed to import (syntax error, throwing top level, missing module)",
+  PLUGIN_NOT_EXPORTED: "a class decorated with @Rpc is not exported by its file",
+  PLUGIN_INVALID: "an @Rpc class has no handle() method or a bad method name",
+  DUPLICATE_METHOD: "two handlers claim one method name",
+  INJECTION_METADATA: "a constructor parameter has no usable type metadata (import type, interface, primitive)",
+  INJECTION_FAILED: "constructing a handler or one of its services threw",
+  LISTEN_FAILED: "the listening socket could not be opened",
+  WORKER_FAILED: "a worker exited before it was ready",
+} as const;
+
+export type BootCode = keyof typeof BOOT_CODES;
+
+export class BootError extends Error {
+  readonly code: BootCode;
+  constructor(code: BootCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BootError";
+    this.code = code;
+  }
+}
+
+/** A one-line description of a thrown value, for boot errors and logs. */
+export function describe(cause: unknown): string {
+  try {
+    if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+    return String(cause);
+  } catch {
+    return "(a value that cannot be described)";
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * forkrpc's public API. Plugins import from "forkrpc" only: that keeps one
+ * copy of tsyringe and of the decorators' metadata for the whole process.
+ */
+import "reflect-metadata";
+
+export { Rpc, type RpcOptions, type RpcHandler, type RpcMethodMeta } from "./decorators/rpc.ts";
+export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCode } from "./errors.ts";
+export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
+export type { RpcContext, Peer } from "./server/context.ts";
+export { injectable, singleton, inject, injectAll, scoped, Lifecycle, type DependencyContainer } from "tsyringe";

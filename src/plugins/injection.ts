@@ -1,0 +1,39 @@
+/**
+ * Checks, before anything is constructed, that every constructor parameter
+ * of a handler and of the services it needs (transitively) can be injected.
+ * tsyringe would fail too, but with "Cannot inject the dependency at
+ * position #0" and no word of why; the usual cause is a type imported with
+ * `import type`, or an interface, which leave only `Object` in the metadata.
+ */
+import type { DependencyContainer } from "tsyringe";
+
+const INJECTION_TOKENS = "injectionTokens"; // tsyringe's metadata key for @inject()
+const NOT_INJECTABLE = new Set<unknown>([undefined, Object, String, Number, Boolean, Symbol, BigInt, Array, Function, Promise]);
+
+/** Returns a description of the first problem found, or null. */
+export function findInjectionProblem(cls: Function, container: DependencyContainer, path: string[] = [], seen = new Set<Function>()): string | null {
+  if (seen.has(cls)) return null;
+  seen.add(cls);
+  const chain = [...path, cls.name || "(anonymous class)"];
+  const types = Reflect.getMetadata("design:paramtypes", cls) as unknown[] | undefined;
+  const tokens = (Reflect.getOwnMetadata(INJECTION_TOKENS, cls) ?? {}) as Record<number, unknown>;
+  if (types === undefined) {
+    if (cls.length > Object.keys(tokens).length) {
+      return `${chain.join(" -> ")} has constructor parameters but no type metadata: compile it with "emitDecoratorMetadata" and "experimentalDecorators", and decorate it with @injectable() or @singleton()`;
+    }
+    return null;
+  }
+  for (let i = 0; i < types.length; i++) {
+    if (Object.hasOwn(tokens, i)) continue;
+    const type = types[i];
+    if (NOT_INJECTABLE.has(type)) {
+      const what = type === undefined ? "no type" : `type ${(type as Function).name}`;
+      return `${chain.join(" -> ")}: constructor parameter ${i + 1} (index ${i}) has ${what} in its metadata, so it cannot be injected. If it is a class, import it with a value import (not "import type"); if it is an interface or a primitive, inject it with @inject(token)`;
+    }
+    if (typeof type === "function" && !container.isRegistered(type as never, true)) {
+      const deeper = findInjectionProblem(type, container, chain, seen);
+      if (deeper !== null) return deeper;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,112 @@
+/**
+ * Request and response envelopes: the only code that turns a frame body into
+ * a typed request, and a result into a response text.
+ */
+import { isUtf8 } from "node:buffer";
+import { fault, type Fault, type WireCode } from "./codes.ts";
+import { exceedsDepth } from "./json-depth.ts";
+
+export type RequestId = string | number;
+
+export interface RequestEnvelope {
+  readonly method: string;
+  readonly params: unknown;
+  /** undefined when the request carried no id. */
+  readonly id: RequestId | undefined;
+  readonly meta: Readonly<Record<string, unknown>>;
+}
+
+/** A request that could not be accepted; `id` is set when it could still be read. */
+export interface RejectedRequest {
+  readonly fault: Fault;
+  readonly id: RequestId | undefined;
+}
+
+export const DEFAULT_MAX_DEPTH = 512;
+
+const NO_META: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * Parses one frame body. Never throws: any input yields a request or a
+ * rejection with its wire code.
+ */
+export function parseRequest(body: Uint8Array, maxDepth = DEFAULT_MAX_DEPTH): RequestEnvelope | RejectedRequest {
+  if (!isUtf8(body)) return reject("PARSE_ERROR", "body is not valid UTF-8");
+  if (exceedsDepth(body, maxDepth)) return reject("PARSE_ERROR", `body is nested deeper than ${maxDepth} levels`);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8"));
+  } catch {
+    return reject("PARSE_ERROR", "body is not valid JSON");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return reject("INVALID_REQUEST", "request must be a JSON object");
+  }
+  const req = value as Record<string, unknown>;
+  const id = req.id;
+  if (id !== undefined && typeof id !== "string" && typeof id !== "number") {
+    return reject("INVALID_REQUEST", "`id` must be a string or a number");
+  }
+  const method = req.in;
+  if (typeof method !== "string") {
+    return reject("INVALID_REQUEST", "`in` must be a string naming the method", id);
+  }
+  const meta = req.meta;
+  if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta))) {
+    return reject("INVALID_REQUEST", "`meta` must be an object", id);
+  }
+  return {
+    method,
+    params: req.params === undefined ? null : req.params,
+    id,
+    meta: meta === undefined ? NO_META : (meta as Record<string, unknown>),
+  };
+}
+
+export function isRejected(r: RequestEnvelope | RejectedRequest): r is RejectedRequest {
+  return (r as RejectedRequest).fault !== undefined;
+}
+
+function reject(code: WireCode, message: string, id?: RequestId): RejectedRequest {
+  return { fault: fault(code, message), id };
+}
+
+/**
+ * Encodes a response. `outJson` is the reply type already JSON-encoded (it is
+ * fixed per method, so callers encode it once). Throws whatever JSON.stringify
+ * throws for `result` (cycles, BigInt, depth): the caller owns that error.
+ */
+export function encodeResponse(outJson: string, result: unknown, id: RequestId | undefined): string {
+  const body = JSON.stringify(result);
+  const resultJson = body === undefined ? "null" : body;
+  if (id === undefined) return `{"out":${outJson},"result":${resultJson}}`;
+  return `{"out":${outJson},"result":${resultJson},"id":${JSON.stringify(id)}}`;
+}
+
+const ERROR_OUT = JSON.stringify("error");
+
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+/** Encodes an error response; never throws (undeliverable `data` is dropped). */
+export function encodeError(error: WireError, id: RequestId | undefined): string {
+  const base = { code: error.code, message: error.message };
+  if (error.data !== undefined) {
+    try {
+      return encodeResponse(ERROR_OUT, { ...base, data: error.data }, id);
+    } catch {
+      // data that cannot be encoded is left out rather than losing the error itself
+    }
+  }
+  return encodeResponse(ERROR_OUT, base, id);
+}
+
+const GOAWAY_OUT = JSON.stringify("goaway");
+
+/** The unsolicited notice sent before a worker closes a connection that used ids. */
+export function encodeGoaway(reason: string): string {
+  return encodeResponse(GOAWAY_OUT, { reason }, undefined);
+}

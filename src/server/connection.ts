@@ -1,0 +1,314 @@
+/**
+ * One client connection: bytes in, frames, requests, answers, bytes out.
+ *
+ * Ordering: answers to requests without an id leave in arrival order (a
+ * FIFO of slots, used only while an earlier one is still running); answers
+ * to requests with an id leave as soon as they are ready.
+ * Writes: answers produced while handling one read, or completing in one
+ * turn of the event loop, leave together in a single write.
+ */
+import type { Socket } from "node:net";
+import { encodeFrames, FrameDecoder } from "../protocol/frame.ts";
+import {
+  encodeError,
+  encodeGoaway,
+  isRejected,
+  parseRequest,
+  type RequestEnvelope,
+  type RequestId,
+} from "../protocol/envelope.ts";
+import type { Fault } from "../protocol/codes.ts";
+import type { Registry } from "../plugins/registry.ts";
+import type { Peer, RpcContext } from "./context.ts";
+import { dispatch } from "./dispatch.ts";
+
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number;
+  readonly readTimeoutMs: number;
+  readonly maxJsonDepth: number;
+  readonly goawayLingerMs: number;
+}
+
+/** A place in the answer order of requests without an id. */
+interface Slot {
+  text: string | undefined;
+}
+
+const enum State {
+  Open,
+  /** Going away: answer what was received, close when nothing is owed. */
+  Draining,
+  /** A goaway was sent: new requests are answered UNAVAILABLE. */
+  GoneAway,
+}
+
+class RequestContext implements RpcContext {
+  readonly method: string;
+  readonly id: RequestId | undefined;
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly #conn: Connection;
+  constructor(req: RequestEnvelope, conn: Connection) {
+    this.method = req.method;
+    this.id = req.id;
+    this.meta = req.meta;
+    this.#conn = conn;
+  }
+  get peer(): Peer {
+    return this.#conn.peer;
+  }
+  get signal(): AbortSignal {
+    return this.#conn.signal;
+  }
+}
+
+export class Connection {
+  readonly peer: Peer;
+  readonly #socket: Socket;
+  readonly #methods: Registry;
+  readonly #limits: ConnectionLimits;
+  readonly #decoder: FrameDecoder;
+  readonly #onClosed: (conn: Connection) => void;
+  #batch: string[] = [];
+  #flushQueued = false;
+  readonly #fifo: Slot[] = [];
+  #fifoHead = 0;
+  #inflight = 0;
+  #usedIds = false;
+  #state = State.Open;
+  /** False once nothing more is read: after a framing fault, a read timeout or our end. */
+  #reading = true;
+  /** Close as soon as nothing is owed (the client ended, or a read timed out). */
+  #closeWhenIdle = false;
+  #ended = false;
+  /** A framing fault to answer once everything before it is answered. */
+  #fatal: Fault | null = null;
+  #abort: AbortController | null = null;
+  #frames = 0;
+  #partialSince = 0;
+  #readTimer: NodeJS.Timeout | null = null;
+  #lingerTimer: NodeJS.Timeout | null = null;
+  #backpressured = false;
+
+  constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, onClosed: (conn: Connection) => void) {
+    this.#socket = socket;
+    this.#methods = methods;
+    this.#limits = limits;
+    this.#onClosed = onClosed;
+    this.peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    this.#decoder = new FrameDecoder(limits.maxFrameBytes, (body) => this.#onFrame(body));
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("drain", () => this.#onDrain());
+    socket.on("end", () => this.#onEnd());
+    socket.on("close", () => this.#onClose());
+    // Errors (ECONNRESET, EPIPE) are followed by 'close'; that is where we clean up.
+    socket.on("error", () => {});
+  }
+
+  /** Aborted when the connection closes. Created on first use. */
+  get signal(): AbortSignal {
+    this.#abort ??= new AbortController();
+    return this.#abort.signal;
+  }
+
+  /** Requests received and not yet answered. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /**
+   * Starts going away: answer every request already received, then close
+   * at a moment when nothing is owed. A connection that used ids is told
+   * first with a goaway, and requests after it are answered UNAVAILABLE.
+   */
+  drain(reason: string): void {
+    if (this.#state !== State.Open) return;
+    this.#state = State.Draining;
+    if (this.#usedIds) {
+      this.#state = State.GoneAway;
+      this.#batch.push(encodeGoaway(reason));
+      this.#lingerTimer = setTimeout(() => {
+        this.#lingerTimer = null;
+        this.#closeIfIdle();
+      }, this.#limits.goawayLingerMs);
+    }
+    this.#flush();
+  }
+
+  /** Cuts the connection now, owed answers or not. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (!this.#reading) return;
+    const framesBefore = this.#frames;
+    const fault = this.#decoder.push(chunk);
+    if (fault !== null) this.#fail(fault);
+    else this.#watchPartialFrame(framesBefore);
+    this.#flush();
+  }
+
+  #onFrame(body: Buffer): void {
+    this.#frames++;
+    const req = parseRequest(body, this.#limits.maxJsonDepth);
+    if (isRejected(req)) {
+      if (req.id !== undefined) this.#usedIds = true;
+      this.#answer(encodeError(req.fault, req.id), req.id);
+      return;
+    }
+    if (req.id !== undefined) this.#usedIds = true;
+    if (this.#state === State.GoneAway) {
+      const unavailable = { code: "UNAVAILABLE", message: "server is going away; the request was not run" };
+      this.#answer(encodeError(unavailable, req.id), req.id);
+      return;
+    }
+    const outcome = dispatch(this.#methods, req, new RequestContext(req, this));
+    if (typeof outcome === "string") {
+      this.#answer(outcome, req.id);
+    } else if (req.id !== undefined) {
+      this.#inflight++;
+      outcome.then((text) => this.#answerLater(text));
+    } else {
+      this.#inflight++;
+      const slot: Slot = { text: undefined };
+      this.#fifo.push(slot);
+      outcome.then((text) => {
+        slot.text = text;
+        this.#answerLater(undefined);
+      });
+    }
+  }
+
+  /** Queues an answer produced synchronously. */
+  #answer(text: string, id: RequestId | undefined): void {
+    if (id !== undefined || this.#fifoHead === this.#fifo.length) this.#batch.push(text);
+    else this.#fifo.push({ text });
+  }
+
+  /** Takes an asynchronous answer (text for id requests; undefined when a slot was filled). */
+  #answerLater(text: string | undefined): void {
+    this.#inflight--;
+    if (text !== undefined) this.#batch.push(text);
+    else this.#releaseSlots();
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(this.#flushLater);
+    }
+  }
+
+  #releaseSlots(): void {
+    const fifo = this.#fifo;
+    while (this.#fifoHead < fifo.length) {
+      const slot = fifo[this.#fifoHead] as Slot;
+      if (slot.text === undefined) break;
+      this.#batch.push(slot.text);
+      this.#fifoHead++;
+    }
+    if (this.#fifoHead === fifo.length) {
+      fifo.length = 0;
+      this.#fifoHead = 0;
+    }
+  }
+
+  readonly #flushLater = (): void => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    if (this.#batch.length > 0) {
+      const batch = this.#batch;
+      this.#batch = [];
+      if (!this.#socket.destroyed) {
+        const ok = this.#socket.write(encodeFrames(batch));
+        if (!ok && !this.#backpressured) {
+          // The client is not reading: stop reading its requests until it does.
+          this.#backpressured = true;
+          this.#socket.pause();
+        }
+      }
+    }
+    this.#closeIfIdle();
+  }
+
+  #onDrain(): void {
+    if (!this.#backpressured) return;
+    this.#backpressured = false;
+    if (this.#reading) this.#socket.resume();
+  }
+
+  /** A framing fault: stop reading, answer it after everything owed, then close. */
+  #fail(fault: Fault): void {
+    this.#fatal = fault;
+    this.#stopReading();
+  }
+
+  #stopReading(): void {
+    this.#reading = false;
+    this.#stopReadTimer();
+    this.#socket.pause();
+  }
+
+  #closeIfIdle(): void {
+    if (this.#inflight > 0 || this.#ended || this.#socket.destroyed) return;
+    const close =
+      this.#fatal !== null ||
+      this.#closeWhenIdle ||
+      this.#state === State.Draining ||
+      (this.#state === State.GoneAway && this.#lingerTimer === null);
+    if (!close) return;
+    this.#ended = true;
+    this.#stopReading();
+    // A peer that never reads keeps an ended socket open: the server's grace
+    // period destroys it when it stops, and the peer closing its side does too.
+    if (this.#fatal === null) this.#socket.end();
+    else this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
+  }
+
+  #onEnd(): void {
+    // The client has finished sending: answer what is owed, then close our side.
+    this.#closeWhenIdle = true;
+    this.#closeIfIdle();
+  }
+
+  #onClose(): void {
+    this.#ended = true;
+    this.#reading = false;
+    this.#stopReadTimer();
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#abort?.abort(new Error("connection closed"));
+    this.#onClosed(this);
+  }
+
+  /** Arms the read timeout while a frame is partly received. */
+  #watchPartialFrame(framesBefore: number): void {
+    if (!this.#decoder.midFrame) {
+      this.#partialSince = 0;
+      return;
+    }
+    if (this.#partialSince === 0 || this.#frames !== framesBefore) this.#partialSince = performance.now();
+    this.#readTimer ??= setTimeout(this.#onReadTimeout, this.#limits.readTimeoutMs);
+  }
+
+  readonly #onReadTimeout = (): void => {
+    this.#readTimer = null;
+    if (!this.#decoder.midFrame || !this.#reading) return;
+    const waited = performance.now() - this.#partialSince;
+    if (waited >= this.#limits.readTimeoutMs) {
+      // Too slow to finish a frame: read nothing more, answer what is owed, close.
+      this.#closeWhenIdle = true;
+      this.#stopReading();
+      this.#closeIfIdle();
+    } else {
+      this.#readTimer = setTimeout(this.#onReadTimeout, this.#limits.readTimeoutMs - waited);
+    }
+  };
+
+  #stopReadTimer(): void {
+    if (this.#readTimer !== null) {
+      clearTimeout(this.#readTimer);
+      this.#readTimer = null;
+    }
+  }
+}
