@@ -21,6 +21,8 @@ import type { Fault } from "../protocol/codes.ts";
 import type { Registry } from "../plugins/registry.ts";
 import type { Peer, RpcContext } from "./context.ts";
 import { dispatch } from "./dispatch.ts";
+import { describe } from "../errors.ts";
+import { log } from "../log.ts";
 
 export interface ConnectionLimits {
   readonly maxFrameBytes: number;
@@ -28,6 +30,9 @@ export interface ConnectionLimits {
   readonly maxJsonDepth: number;
   readonly goawayLingerMs: number;
 }
+
+/** How long a peer has to close its side after we closed ours. */
+const CLOSE_WAIT_MS = 5_000;
 
 /** A place in the answer order of requests without an id. */
 interface Slot {
@@ -142,11 +147,17 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     if (!this.#reading) return;
-    const framesBefore = this.#frames;
-    const fault = this.#decoder.push(chunk);
-    if (fault !== null) this.#fail(fault);
-    else this.#watchPartialFrame(framesBefore);
-    this.#flush();
+    try {
+      const framesBefore = this.#frames;
+      const fault = this.#decoder.push(chunk);
+      if (fault !== null) this.#fail(fault);
+      else this.#watchPartialFrame(framesBefore);
+      this.#flush();
+    } catch (error) {
+      // Only a bug of ours lands here: lose this connection, not the worker.
+      log.error(`connection from ${this.peer.address}:${this.peer.port} dropped: ${describe(error)}`);
+      this.#socket.destroy();
+    }
   }
 
   #onFrame(body: Buffer): void {
@@ -260,10 +271,10 @@ export class Connection {
     if (!close) return;
     this.#ended = true;
     this.#stopReading();
-    // A peer that never reads keeps an ended socket open: the server's grace
-    // period destroys it when it stops, and the peer closing its side does too.
     if (this.#fatal === null) this.#socket.end();
     else this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
+    // A peer that never closes its side would hold the socket (and a drain) forever.
+    setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS).unref();
   }
 
   #onEnd(): void {
