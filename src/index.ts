@@ -8,4 +8,4 @@ export { Rpc, type RpcOptions, type RpcHandler, type RpcMethodMeta } from "./dec
 export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCode } from "./errors.ts";
 export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
 export type { RpcContext, Peer } from "./server/context.ts";
-export { injectable, singleton, inject, injectAll, scoped, Lifecycle, type DependencyContainer } from "tsyringe";
+export { container, injectable, singleton, inject, injectAll, scoped, registry, Lifecycle, type DependencyContainer } from "tsyringe";
