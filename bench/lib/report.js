@@ -1,0 +1,127 @@
+// Turning runs into tables: one row per run, one per peer (mean of its
+// rounds), and ratios against the baseline peer, per round and overall.
+
+/** Columns of the per-run table: [heading, value of a run, decimals]. */
+const RUN_COLUMNS = [
+  ["round", (r) => r.round, 0],
+  ["peer", (r) => r.peer, null],
+  ["rps", (r) => r.rps, 0],
+  ["p50 us", (r) => r.p50_us, 0],
+  ["p99 us", (r) => r.p99_us, 0],
+  ["server CPU us/req", (r) => r.server_cpu_us_per_req, 2],
+  ["server cores", (r) => r.server_cores, 2],
+  ["busiest proc share", (r) => r.busiest_process_share, 2],
+  ["req/read", (r) => r.requests_per_read, 1],
+  ["req/write", (r) => r.requests_per_write, 1],
+  ["loadgen CPU us/req", (r) => r.loadgen_cpu_us_per_req, 2],
+  ["loadgen cores", (r) => r.loadgen_cores, 2],
+  ["other load cores", (r) => r.other_cores, 2],
+  ["steal cores", (r) => r.steal_cores, 2],
+  ["RSS total MB", (r) => r.rss_total_mb, 1],
+  ["RSS max proc MB", (r) => r.rss_largest_mb, 1],
+  ["errors", (r) => r.errors, 0],
+];
+
+/** Figures compared across peers: [key, heading, lower is better]. */
+const COMPARED = [
+  ["rps", "rps", false],
+  ["server_cpu_us_per_req", "server CPU us/req", true],
+  ["requests_per_write", "req/write (batching)", false],
+  ["p50_us", "p50 us", true],
+  ["p99_us", "p99 us", true],
+  ["rss_total_mb", "RSS total MB", true],
+];
+
+function cell(value, decimals) {
+  if (decimals === null || typeof value !== "number") return String(value);
+  return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+/** A markdown table whose columns also line up in a terminal. */
+function table(headings, rows) {
+  const widths = headings.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(headings), rule, ...rows.map(line)].join("\n");
+}
+
+export function runsTable(runs) {
+  return table(
+    RUN_COLUMNS.map(([h]) => h),
+    runs.map((r) => RUN_COLUMNS.map(([, get, d]) => cell(get(r), d))),
+  );
+}
+
+const SUMMED = [
+  "rps",
+  "p50_us",
+  "p99_us",
+  "server_cpu_us_per_req",
+  "server_cores",
+  "requests_per_write",
+  "loadgen_cpu_us_per_req",
+  "loadgen_cores",
+  "other_cores",
+  "rss_total_mb",
+  "rss_largest_mb",
+  "errors",
+];
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Per peer: the mean of each figure over its rounds, and the rps spread ((max-min)/mean). */
+export function summarize(runs, peerNames) {
+  return peerNames.map((peer) => {
+    const mine = runs.filter((r) => r.peer === peer);
+    const summary = { peer, rounds: mine.length };
+    for (const key of SUMMED) summary[key] = mean(mine.map((r) => r[key]));
+    const rps = mine.map((r) => r.rps);
+    summary.rps_spread = (Math.max(...rps) - Math.min(...rps)) / summary.rps;
+    return summary;
+  });
+}
+
+export function summaryTable(summaries) {
+  const rows = summaries.map((s) => [
+    String(s.rounds),
+    s.peer,
+    cell(s.rps, 0),
+    `${cell(s.rps_spread * 100, 1)}%`,
+    cell(s.p50_us, 0),
+    cell(s.p99_us, 0),
+    cell(s.server_cpu_us_per_req, 2),
+    cell(s.server_cores, 2),
+    cell(s.requests_per_write, 1),
+    cell(s.loadgen_cores, 2),
+    cell(s.other_cores, 2),
+    cell(s.rss_total_mb, 1),
+  ]);
+  return table(
+    ["rounds", "peer", "rps (mean)", "rps spread", "p50 us", "p99 us", "server CPU us/req", "server cores", "req/write", "loadgen cores", "other load cores", "RSS total MB"],
+    rows,
+  );
+}
+
+/** Each peer against the baseline (the first peer): overall (means) and round by round. */
+export function ratioTable(runs, summaries) {
+  const [base, ...others] = summaries;
+  const rounds = [...new Set(runs.map((r) => r.round))];
+  const rows = [];
+  for (const other of others) {
+    for (const [key, heading, lowerIsBetter] of COMPARED) {
+      const perRound = rounds.map((round) => {
+        const a = runs.find((r) => r.round === round && r.peer === other.peer);
+        const b = runs.find((r) => r.round === round && r.peer === base.peer);
+        return a && b ? cell(a[key] / b[key], 3) : "-";
+      });
+      rows.push([
+        `${other.peer} / ${base.peer}`,
+        heading,
+        cell(other[key] / base[key], 3),
+        perRound.join(", "),
+        lowerIsBetter ? "lower" : "higher",
+      ]);
+    }
+  }
+  return table(["ratio", "figure", "overall (means)", "per round", "better is"], rows);
+}

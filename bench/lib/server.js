@@ -1,0 +1,101 @@
+// Starting a peer server on a free port and stopping it by its pid.
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { processTree } from "./proctree.js";
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** A port nobody listens on right now (the peer binds it a moment later). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Spawns the peer and resolves once its stdout matches peer.ready.
+ * The returned handle keeps the last output lines for error messages.
+ */
+export async function startPeer(peer, { port, workers }) {
+  const { file, args, cwd, env } = peer.command({ port, workers });
+  const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const server = { peer, port, child, pid: child.pid, output: [], exited: null, pids: [child.pid] };
+  const keep = (chunk) => {
+    server.output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    server.output.splice(0, Math.max(0, server.output.length - 40));
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  server.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${peer.name} not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    let seen = "";
+    child.stdout.on("data", (chunk) => {
+      seen += chunk.toString("utf8");
+      if (peer.ready.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server.exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${peer.name} exited before it was ready (${signal ?? `code ${code}`})`));
+    });
+  });
+  try {
+    await ready;
+  } catch (error) {
+    await stopPeer(server);
+    error.message += `\n--- ${peer.name} output ---\n${server.output.join("\n")}`;
+    throw error;
+  }
+  server.pids = processTree(server.pid);
+  return server;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * SIGTERM to the master (it drains its workers); SIGKILL to the master and
+ * the workers seen at start if they outlive the timeout. Never throws.
+ */
+export async function stopPeer(server) {
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(server.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    const done = await Promise.race([server.exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+    if (done === null) {
+      process.stderr.write(`bench: ${server.peer.name} (pid ${server.pid}) did not stop in ${STOP_TIMEOUT_MS} ms; killing it\n`);
+      for (const pid of server.pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+      await server.exited;
+    }
+  }
+  // Workers leave right after their master; a worker still there after that is stuck.
+  for (let i = 0; i < 20 && server.pids.some(alive); i++) await sleep(100);
+  for (const pid of server.pids) {
+    if (alive(pid)) {
+      process.stderr.write(`bench: ${server.peer.name} process ${pid} outlived its master; killing it\n`);
+      process.kill(pid, "SIGKILL");
+    }
+  }
+}

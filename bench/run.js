@@ -1,0 +1,206 @@
+// The forkrpc benchmark: each peer server in turn, on a free port, under the
+// same pipelined ping load from the C load generator; rounds alternate the
+// peers (A B A B) so that noise on a shared machine shows as spread between
+// rounds instead of hiding in one number. Figures are compared only as
+// ratios against the baseline peer measured in the same run.
+//
+//   npm run bench [-- --rounds 2 --duration 10 --warmup 2 --connections 32
+//                     --pipeline 32 --payload 16 --workers 2 --threads 1
+//                     --peers minimal-node,forkrpc --results bench/RESULTS.md]
+//
+// See bench/README.md for what is measured and how to read it.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { buildLoadgen, runLoadgen } from "./lib/loadgen.js";
+import { cpuBetween, cpuSample, ioBetween, ioSample, machineSample, rssSample } from "./lib/proctree.js";
+import { ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
+import { freePort, startPeer, stopPeer } from "./lib/server.js";
+import { findPeers } from "./peers/index.js";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const MB = 1024 * 1024;
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "2" },
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "32" },
+    pipeline: { type: "string", default: "32" },
+    payload: { type: "string", default: "16" },
+    workers: { type: "string", default: "2" },
+    threads: { type: "string", default: "1" },
+    peers: { type: "string" },
+    results: { type: "string", default: "bench/RESULTS.md" },
+  },
+});
+const int = (name) => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${values[name]}"`);
+  return n;
+};
+const settings = {
+  rounds: int("rounds"),
+  duration: int("duration"),
+  warmup: int("warmup"),
+  connections: int("connections"),
+  pipeline: int("pipeline"),
+  payload: int("payload"),
+  workers: int("workers"),
+  threads: int("threads"),
+};
+const peers = findPeers(values.peers?.split(","));
+
+/** One peer, one round: start, warm up, measure, stop. */
+async function measure(binary, peer, round) {
+  const port = await freePort();
+  const server = await startPeer(peer, { port, workers: settings.workers });
+  try {
+    const load = { port, ...settings };
+    if (settings.warmup > 0) await runLoadgen(binary, { ...load, seconds: settings.warmup });
+    let rss = { total: 0, largest: 0 };
+    const watchRss = () => {
+      const now = rssSample(server.pid);
+      rss = { total: Math.max(rss.total, now.total), largest: Math.max(rss.largest, now.largest) };
+    };
+    const rssTimer = setInterval(watchRss, 500);
+    const ioBefore = ioSample(server.pid);
+    const cpuBefore = cpuSample(server.pid);
+    const machineBefore = machineSample();
+    const start = performance.now();
+    let report;
+    try {
+      report = await runLoadgen(binary, { ...load, seconds: settings.duration });
+    } finally {
+      clearInterval(rssTimer);
+    }
+    const wallUs = (performance.now() - start) * 1000;
+    const serverCpu = cpuBetween(cpuBefore, cpuSample(server.pid));
+    const serverUs = serverCpu.total;
+    const io = ioBetween(ioBefore, ioSample(server.pid));
+    const machineAfter = machineSample();
+    const busyUs = machineAfter.busy - machineBefore.busy;
+    watchRss();
+    const requests = Math.max(report.requests, 1);
+    return {
+      round,
+      peer: peer.name,
+      ...report,
+      server_cpu_us_per_req: serverUs / requests,
+      server_cores: serverUs / wallUs,
+      busiest_process_share: serverCpu.busiestShare,
+      requests_per_read: report.requests / Math.max(io.reads, 1),
+      requests_per_write: report.requests / Math.max(io.writes, 1),
+      loadgen_cpu_us_per_req: report.cpu_us / requests,
+      loadgen_cores: report.cpu_us / wallUs,
+      other_cores: Math.max(0, busyUs - serverUs - report.cpu_us) / wallUs,
+      steal_cores: (machineAfter.steal - machineBefore.steal) / wallUs,
+      rss_total_mb: rss.total / MB,
+      rss_largest_mb: rss.largest / MB,
+    };
+  } finally {
+    await stopPeer(server);
+  }
+}
+
+function machine() {
+  const git = (...args) => {
+    try {
+      return execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return "unknown";
+    }
+  };
+  return {
+    node: process.version,
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    kernel: `${os.type()} ${os.release()}`,
+    commit: git("rev-parse", "--short", "HEAD"),
+    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json") !== "",
+  };
+}
+
+const range = (xs) => `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`;
+
+function resultsMarkdown({ date, host, loadBefore, loadAfter, runs, summaries }) {
+  const base = summaries[0].peer;
+  return `# forkrpc bench results
+
+Written by \`npm run bench\` (bench/run.js); see bench/README.md for how to read it.
+Only the ratios mean anything beyond this machine and this moment.
+
+- date: ${date}
+- node: ${host.node}
+- machine: ${host.nproc} CPUs (${host.cpu}), ${host.kernel}
+- load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}
+- other processes on the machine used ${range(runs.map((r) => r.other_cores))} cores during the measured windows${Math.max(...runs.map((r) => r.other_cores)) > 0.25 ? " (busy machine: read the spread between rounds before the ratios)" : ""}
+- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes to src/" : ""}
+- load: ${settings.connections} connections x ${settings.pipeline} pipelined pings, ${settings.payload}-character string params, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine
+- servers: ${settings.workers} workers each; rounds: ${settings.rounds}, peers alternating (${summaries.map((s) => s.peer).join(", ")})
+
+## Runs
+
+${runsTable(runs)}
+
+## Per peer (mean of rounds)
+
+${summaryTable(summaries)}
+
+${summaries.length > 1 ? `## Ratios against ${base}\n\n${ratioTable(runs, summaries)}\n` : ""}
+## Peers
+
+${peers.map((p) => `- **${p.name}**: ${p.note}`).join("\n")}
+`;
+}
+
+async function main() {
+  const binary = buildLoadgen();
+  const host = machine();
+  const loadBefore = os.loadavg()[0];
+  const date = new Date().toISOString();
+  process.stdout.write(
+    `bench: ${peers.map((p) => p.name).join(" vs ")}, ${settings.rounds} rounds, ` +
+      `${settings.connections}x${settings.pipeline} pipelined, ${settings.duration} s each (load avg ${loadBefore.toFixed(2)})\n`,
+  );
+  const runs = [];
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const peer of peers) {
+      const run = await measure(binary, peer, round);
+      runs.push(run);
+      process.stdout.write(
+        `  round ${round} ${peer.name}: ${Math.round(run.rps)} rps, p50 ${run.p50_us} us, p99 ${run.p99_us} us, ` +
+          `${run.server_cpu_us_per_req.toFixed(2)} server CPU us/req, errors ${run.errors}\n`,
+      );
+    }
+  }
+  const summaries = summarize(
+    runs,
+    peers.map((p) => p.name),
+  );
+  const loadAfter = os.loadavg()[0];
+  process.stdout.write(`\n${runsTable(runs)}\n\n${summaryTable(summaries)}\n\n`);
+  if (summaries.length > 1) process.stdout.write(`${ratioTable(runs, summaries)}\n`);
+  if (values.results !== "-") {
+    const results = { date, host, loadBefore, loadAfter, runs, summaries };
+    writeFileSync(resolve(ROOT, values.results), resultsMarkdown(results));
+    const rawDir = join(ROOT, "bench/results/raw");
+    mkdirSync(rawDir, { recursive: true });
+    writeFileSync(join(rawDir, `${date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify({ settings, ...results }, null, 2)}\n`);
+    process.stdout.write(`\nwrote ${values.results} (raw figures in bench/results/raw/)\n`);
+  }
+  const errors = runs.reduce((n, r) => n + r.errors + r.connections_lost, 0);
+  if (errors > 0) {
+    process.stderr.write(`bench: ${errors} bad answers or lost connections: the figures above are suspect\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error.stack ?? error}\n`);
+  process.exitCode = 1;
+});
