@@ -27,15 +27,24 @@ export const DEFAULT_MAX_DEPTH = 512;
 const NO_META: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
- * Parses one frame body. Never throws: any input yields a request or a
- * rejection with its wire code.
+ * Parses one frame body (bytes start..end of `body`). Never throws: any
+ * input yields a request or a rejection with its wire code.
  */
-export function parseRequest(body: Uint8Array, maxDepth = DEFAULT_MAX_DEPTH): RequestEnvelope | RejectedRequest {
-  if (!isUtf8(body)) return reject("PARSE_ERROR", "body is not valid UTF-8");
-  if (exceedsDepth(body, maxDepth)) return reject("PARSE_ERROR", `body is nested deeper than ${maxDepth} levels`);
+export function parseRequest(
+  body: Uint8Array,
+  maxDepth = DEFAULT_MAX_DEPTH,
+  start = 0,
+  end = body.length,
+): RequestEnvelope | RejectedRequest {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const text = buf.toString("utf8", start, end);
+  // Decoding turns every invalid byte sequence into U+FFFD, so the strict
+  // check is needed only when one appears.
+  if (text.includes("\uFFFD") && !isUtf8(buf.subarray(start, end))) return reject("PARSE_ERROR", "body is not valid UTF-8");
+  if (exceedsDepth(text, maxDepth)) return reject("PARSE_ERROR", `body is nested deeper than ${maxDepth} levels`);
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8"));
+    value = JSON.parse(text);
   } catch {
     return reject("PARSE_ERROR", "body is not valid JSON");
   }

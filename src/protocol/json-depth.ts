@@ -7,20 +7,20 @@
  * be too deep, and counting them is a handful of native indexOf calls; the
  * exact scan, which understands strings, runs only past that count.
  */
-const OPEN_ARRAY = 0x5b; // [
+const OPEN_ARRAY = 0x5b; // [ (char codes: the scan reads the decoded text)
 const OPEN_OBJECT = 0x7b; // {
 const CLOSE_ARRAY = 0x5d; // ]
 const CLOSE_OBJECT = 0x7d; // }
 const QUOTE = 0x22; // "
 const BACKSLASH = 0x5c; // \
 
-export function exceedsDepth(body: Uint8Array, max: number): boolean {
-  if (body.length <= max) return false;
-  if (countUpTo(body, OPEN_ARRAY, max + 1) + countUpTo(body, OPEN_OBJECT, max + 1) <= max) return false;
+export function exceedsDepth(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  if (countUpTo(text, "[", max + 1) + countUpTo(text, "{", max + 1) <= max) return false;
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (inString) {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
@@ -35,12 +35,12 @@ export function exceedsDepth(body: Uint8Array, max: number): boolean {
   return false;
 }
 
-function countUpTo(body: Uint8Array, byte: number, limit: number): number {
+function countUpTo(text: string, char: string, limit: number): number {
   let n = 0;
-  let at = body.indexOf(byte);
+  let at = text.indexOf(char);
   while (at !== -1 && n < limit) {
     n++;
-    at = body.indexOf(byte, at + 1);
+    at = text.indexOf(char, at + 1);
   }
   return n;
 }

@@ -104,7 +104,7 @@ export class Connection {
     this.#limits = limits;
     this.#onClosed = onClosed;
     this.peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
-    this.#decoder = new FrameDecoder(limits.maxFrameBytes, (body) => this.#onFrame(body));
+    this.#decoder = new FrameDecoder(limits.maxFrameBytes, (buf, start, end) => this.#onFrame(buf, start, end));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("drain", () => this.#onDrain());
@@ -167,9 +167,9 @@ export class Connection {
     }
   }
 
-  #onFrame(body: Buffer): void {
+  #onFrame(buf: Buffer, start: number, end: number): void {
     this.#frames++;
-    const req = parseRequest(body, this.#limits.maxJsonDepth);
+    const req = parseRequest(buf, this.#limits.maxJsonDepth, start, end);
     if (isRejected(req)) {
       if (req.id !== undefined) this.#usedIds = true;
       this.#answer(encodeError(req.fault, req.id), req.id);

@@ -19,7 +19,7 @@ function frameOf(body: Uint8Array): Buffer {
 /** A decoder that keeps a copy of every body it hands out (bodies may be views of a chunk). */
 function collecting(maxFrameBytes = MIB): { decoder: FrameDecoder; bodies: Buffer[] } {
   const bodies: Buffer[] = [];
-  const decoder = new FrameDecoder(maxFrameBytes, (body) => bodies.push(Buffer.from(body)));
+  const decoder = new FrameDecoder(maxFrameBytes, (buf, start, end) => bodies.push(Buffer.from(buf.subarray(start, end))));
   return { decoder, bodies };
 }
 

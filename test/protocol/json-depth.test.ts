@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { exceedsDepth } from "../../src/protocol/json-depth.ts";
 
+/** exceedsDepth reads decoded text; these tests build bytes, as a frame body is. */
+const exceeds = (body: Uint8Array | string, max: number) =>
+  exceedsDepth(typeof body === "string" ? body : Buffer.from(body).toString("utf8"), max);
+
 /** The true nesting depth of a JSON value: 0 for a scalar, 1 + the deepest child for arrays and objects. */
 function depthOf(value: unknown): number {
   if (value === null || typeof value !== "object") return 0;
@@ -29,7 +33,7 @@ test("property: exceedsDepth agrees with the true depth of any JSON value, for s
       const body = bytes(value);
       const depth = depthOf(value);
       for (const max of [0, 1, 2, 3, 4, 5, 8, 16, 512]) {
-        assert.equal(exceedsDepth(body, max), depth > max, `depth ${depth}, limit ${max}: ${JSON.stringify(value)}`);
+        assert.equal(exceeds(body, max), depth > max, `depth ${depth}, limit ${max}: ${JSON.stringify(value)}`);
       }
     }),
     { numRuns: 250 },
@@ -53,10 +57,10 @@ test("property: deep values (hundreds of levels) are judged exactly at the limit
         const value = wrap(inner, levels, shape);
         const body = bytes(value);
         const depth = depthOf(value);
-        assert.equal(exceedsDepth(body, depth), false, `depth ${depth} at limit ${depth}`);
-        assert.equal(exceedsDepth(body, depth - 1), true, `depth ${depth} at limit ${depth - 1}`);
-        assert.equal(exceedsDepth(body, depth + 1), false);
-        assert.equal(exceedsDepth(body, 512), depth > 512);
+        assert.equal(exceeds(body, depth), false, `depth ${depth} at limit ${depth}`);
+        assert.equal(exceeds(body, depth - 1), true, `depth ${depth} at limit ${depth - 1}`);
+        assert.equal(exceeds(body, depth + 1), false);
+        assert.equal(exceeds(body, 512), depth > 512);
       },
     ),
     { numRuns: 150 },
@@ -65,20 +69,20 @@ test("property: deep values (hundreds of levels) are judged exactly at the limit
 
 test("scalars have depth 0; [] and {} have depth 1", () => {
   for (const scalar of ["1", '"x"', "null", "true", '"[[[["']) {
-    assert.equal(exceedsDepth(Buffer.from(scalar), 0), false, scalar);
+    assert.equal(exceeds(Buffer.from(scalar), 0), false, scalar);
   }
-  assert.equal(exceedsDepth(Buffer.from("[]"), 0), true);
-  assert.equal(exceedsDepth(Buffer.from("{}"), 0), true);
-  assert.equal(exceedsDepth(Buffer.from("[]"), 1), false);
-  assert.equal(exceedsDepth(Buffer.from("[[]]"), 1), true);
-  assert.equal(exceedsDepth(Buffer.from("[{},[],{}]"), 1), true);
-  assert.equal(exceedsDepth(Buffer.from("[{},[],{}]"), 2), false);
+  assert.equal(exceeds(Buffer.from("[]"), 0), true);
+  assert.equal(exceeds(Buffer.from("{}"), 0), true);
+  assert.equal(exceeds(Buffer.from("[]"), 1), false);
+  assert.equal(exceeds(Buffer.from("[[]]"), 1), true);
+  assert.equal(exceeds(Buffer.from("[{},[],{}]"), 1), true);
+  assert.equal(exceeds(Buffer.from("[{},[],{}]"), 2), false);
 });
 
 test("siblings do not add up: many shallow containers are not deep", () => {
   const wide = JSON.stringify(Array.from({ length: 2000 }, () => [{}]));
-  assert.equal(exceedsDepth(Buffer.from(wide), 3), false);
-  assert.equal(exceedsDepth(Buffer.from(wide), 2), true);
+  assert.equal(exceeds(Buffer.from(wide), 3), false);
+  assert.equal(exceeds(Buffer.from(wide), 2), true);
 });
 
 test("brackets inside strings, next to escaped quotes and backslashes, are not nesting", () => {
@@ -91,7 +95,7 @@ test("brackets inside strings, next to escaped quotes and backslashes, are not n
   ];
   for (const [text, depth] of cases) {
     const body = Buffer.from(text);
-    assert.equal(exceedsDepth(body, depth), false, `${text} at ${depth}`);
-    assert.equal(exceedsDepth(body, depth - 1), true, `${text} at ${depth - 1}`);
+    assert.equal(exceeds(body, depth), false, `${text} at ${depth}`);
+    assert.equal(exceeds(body, depth - 1), true, `${text} at ${depth - 1}`);
   }
 });
