@@ -1,13 +1,17 @@
 /**
  * The worker role: boot a server, report readiness (or why not) to the
- * master, and go away gracefully when told to or signalled.
+ * master, send heartbeats, and go away gracefully when told to or signalled.
  * With --workers 0 the same code runs in the only process.
  */
 import type { ServerConfig } from "../config.ts";
 import { BootError, describe } from "../errors.ts";
 import { log } from "../log.ts";
-import { startServer, type StartedServer } from "../server/start.ts";
-import { router, toPrimary, type ToWorker } from "./ipc.ts";
+import { Activity } from "../server/activity.ts";
+import { startServer, stopServer, type StartedServer } from "../server/start.ts";
+import { REPORT_FD_ENV, router, toPrimary, type ToWorker } from "./ipc.ts";
+import { createCallSlot, startWatchdog } from "./watchdog.ts";
+
+const MAX_REPORTED_INFLIGHT = 10;
 
 export interface WorkerOptions {
   /** Called once the worker is ready (standalone mode prints the ready line here). */
@@ -15,9 +19,12 @@ export interface WorkerOptions {
 }
 
 export async function runWorker(config: ServerConfig, options: WorkerOptions = {}): Promise<void> {
+  reportFatalErrors();
+  const shared = createCallSlot();
+  const activity = new Activity(shared);
   let started: StartedServer;
   try {
-    started = await startServer(config);
+    started = await startServer(config, activity);
   } catch (error) {
     const code = error instanceof BootError ? error.code : "WORKER_FAILED";
     const message = error instanceof BootError ? error.message : describe(error);
@@ -25,19 +32,59 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     throw error;
   }
   const { server, registry, address } = started;
+  const { heartbeatMs, workerTimeoutMs } = config.supervision;
+  startWatchdog(shared, {
+    methods: [...registry.methods.keys()],
+    reportFd: Number(process.env[REPORT_FD_ENV] ?? 2),
+    stallMs: Math.min(workerTimeoutMs / 2, Math.max(1_000, heartbeatMs * 3)),
+    periodMs: Math.max(heartbeatMs, 500),
+  });
+  const beat = () => {
+    activity.tick();
+    const stats = server.stats;
+    toPrimary({
+      act: "forkrpc:heartbeat",
+      served: activity.served,
+      connections: stats.open,
+      accepted: stats.accepted,
+      rssBytes: process.memoryUsage.rss(),
+      inflight: activity.oldest(MAX_REPORTED_INFLIGHT),
+      inflightCount: activity.running.size,
+    });
+  };
+  const heartbeat = setInterval(beat, heartbeatMs);
+  heartbeat.unref();
+
   let stopping = false;
   const stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`draining: ${reason}`);
-    server.drain(reason, config.shutdown.graceMs).then(() => process.exit(0));
+    stopServer(started, config, reason).then(() => process.exit(0));
   };
   process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
   // Under systemd or a terminal the whole process group is signalled: each
   // worker then drains on its own, exactly as if the master had asked.
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  process.on("disconnect", () => stop("master went away"));
+  beat();
   toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods: registry.methods.size });
   options.onReady?.(started);
+}
+
+/**
+ * An exception nobody caught (a timer callback in a plugin, say) leaves the
+ * process in an unknown state: tell the master why, then exit so it respawns us.
+ */
+function reportFatalErrors(): void {
+  const die = (kind: string) => (error: unknown) => {
+    const text = error instanceof Error ? (error.stack ?? describe(error)) : describe(error);
+    log.error(`${kind}: ${text}`);
+    toPrimary({ act: "forkrpc:fatal", message: `${kind}: ${describe(error)}` });
+    process.exitCode = 1;
+    // Let the IPC message leave before exiting.
+    setTimeout(() => process.exit(1), 50).unref();
+  };
+  process.on("uncaughtException", die("uncaught exception"));
+  process.on("unhandledRejection", die("unhandled rejection"));
 }

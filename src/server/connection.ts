@@ -20,6 +20,7 @@ import {
 import type { Fault } from "../protocol/codes.ts";
 import type { Registry } from "../plugins/registry.ts";
 import type { Peer, RpcContext } from "./context.ts";
+import type { Activity } from "./activity.ts";
 import { dispatch } from "./dispatch.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
@@ -73,6 +74,7 @@ export class Connection {
   readonly #limits: ConnectionLimits;
   readonly #decoder: FrameDecoder;
   readonly #onClosed: (conn: Connection) => void;
+  readonly #activity: Activity;
   #batch: string[] = [];
   #flushQueued = false;
   readonly #fifo: Slot[] = [];
@@ -94,8 +96,15 @@ export class Connection {
   #lingerTimer: NodeJS.Timeout | null = null;
   #backpressured = false;
 
-  constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, onClosed: (conn: Connection) => void) {
+  constructor(
+    socket: Socket,
+    methods: Registry,
+    limits: ConnectionLimits,
+    activity: Activity,
+    onClosed: (conn: Connection) => void,
+  ) {
     this.#socket = socket;
+    this.#activity = activity;
     this.#methods = methods;
     this.#limits = limits;
     this.#onClosed = onClosed;
@@ -174,17 +183,24 @@ export class Connection {
       this.#answer(encodeError(unavailable, req.id), req.id);
       return;
     }
-    const outcome = dispatch(this.#methods, req, new RequestContext(req, this));
+    const activity = this.#activity;
+    const outcome = dispatch(this.#methods, req, new RequestContext(req, this), activity);
     if (typeof outcome === "string") {
       this.#answer(outcome, req.id);
-    } else if (req.id !== undefined) {
-      this.#inflight++;
-      outcome.then((text) => this.#answerLater(text));
+      return;
+    }
+    this.#inflight++;
+    const running = activity.begin(req.method, req.id);
+    if (req.id !== undefined) {
+      outcome.then((text) => {
+        activity.end(running);
+        this.#answerLater(text);
+      });
     } else {
-      this.#inflight++;
       const slot: Slot = { text: undefined };
       this.#fifo.push(slot);
       outcome.then((text) => {
+        activity.end(running);
         slot.text = text;
         this.#answerLater(undefined);
       });
@@ -193,6 +209,7 @@ export class Connection {
 
   /** Queues an answer produced synchronously. */
   #answer(text: string, id: RequestId | undefined): void {
+    this.#activity.served++;
     if (id !== undefined || this.#fifoHead === this.#fifo.length) this.#batch.push(text);
     else this.#fifo.push({ text });
   }
@@ -200,6 +217,7 @@ export class Connection {
   /** Takes an asynchronous answer (text for id requests; undefined when a slot was filled). */
   #answerLater(text: string | undefined): void {
     this.#inflight--;
+    this.#activity.served++;
     if (text !== undefined) this.#batch.push(text);
     else this.#releaseSlots();
     if (!this.#flushQueued) {

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { BootError } from "../errors.ts";
 import type { Registry } from "../plugins/registry.ts";
+import { Activity } from "./activity.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 
 /** Large enough that a burst of connects is not dropped by the kernel (Node's default is 511). */
@@ -18,12 +19,15 @@ export class RpcServer {
   #draining: Promise<void> | null = null;
   #accepted = 0;
 
-  constructor(methods: Registry, config: ServerConfig) {
+  readonly activity: Activity;
+
+  constructor(methods: Registry, config: ServerConfig, activity = new Activity()) {
+    this.activity = activity;
     this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs };
     // allowHalfOpen: a client may finish sending and still wait for its answers.
     this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#accepted++;
-      const conn = new Connection(socket, methods, this.#limits, (c) => this.#forget(c));
+      const conn = new Connection(socket, methods, this.#limits, activity, (c) => this.#forget(c));
       this.#connections.add(conn);
       if (this.#draining !== null) conn.drain("server is shutting down");
     });
