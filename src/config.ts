@@ -175,6 +175,7 @@ export interface ConfigOverrides {
   workers?: number;
   plugins?: string[];
   pidFile?: string;
+  accept?: "shared" | "round-robin";
 }
 
 export function resolveConfig(
@@ -201,7 +202,7 @@ export function resolveConfig(
       graceMs: file.shutdown?.graceMs ?? 30_000,
       goawayLingerMs: file.shutdown?.goawayLingerMs ?? 1_000,
     },
-    accept: file.accept ?? "shared",
+    accept: overrides.accept ?? file.accept ?? "shared",
     pidFile: overrides.pidFile !== undefined ? resolve(cwd, overrides.pidFile) : file.pidFile !== undefined ? resolve(root, file.pidFile) : undefined,
     supervision: { ...SUPERVISION_DEFAULTS, ...definedOnly(file.supervision ?? {}) },
   };

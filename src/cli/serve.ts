@@ -8,7 +8,7 @@ import { loadConfig, type ConfigOverrides } from "../config.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
-import { intFlag, parseFlags } from "./args.ts";
+import { intFlag, parseFlags, UsageError } from "./args.ts";
 
 export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...] [--pid-file FILE]
 
@@ -17,7 +17,11 @@ export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port 
   --port, -p     port; 0 picks a free one (default 8080)
   --workers, -w  worker processes; 0 serves in this process (default: CPU count)
   --plugins      plugin glob, relative to this folder; repeat for more
-  --pid-file     write the master's pid here (for forkrpc reload / stop)`;
+  --pid-file     write the master's pid here (for forkrpc reload / stop)
+  --accept       shared (default) or round-robin: how workers share the socket
+  --watch        reload (safely, as SIGHUP does) when a plugin or the config changes
+
+forkrpc dev [serve flags]   the same as serve --watch`;
 
 export const SERVE_FLAGS = {
   config: { type: "string", short: "c" },
@@ -26,6 +30,8 @@ export const SERVE_FLAGS = {
   workers: { type: "string", short: "w" },
   plugins: { type: "string", multiple: true },
   "pid-file": { type: "string" },
+  accept: { type: "string" },
+  watch: { type: "boolean" },
 } as const;
 
 /** The command line's config overrides, shared by serve and dev. */
@@ -36,6 +42,7 @@ export function overridesFrom(values: Record<string, unknown>): ConfigOverrides 
     workers: intFlag("workers", values.workers as string | undefined, 0, 256),
     plugins: values.plugins as string[] | undefined,
     pidFile: values["pid-file"] as string | undefined,
+    accept: values.accept as ConfigOverrides["accept"],
   };
 }
 
@@ -50,6 +57,9 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     await runWorker(config);
     return undefined;
   }
+  if (config.workers === 0 && values.watch === true) {
+    throw new UsageError("--watch needs at least one worker: the master reloads them");
+  }
   if (config.workers === 0) {
     setLogRole("server");
     await runWorker(config, {
@@ -58,7 +68,16 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     });
     return undefined;
   }
-  return runPrimary(config, { onReady: announce, reloadConfig: configReloader(configPath, overrides) });
+  return runPrimary(config, {
+    onReady: announce,
+    reloadConfig: configReloader(configPath, overrides),
+    watch: values.watch === true,
+  });
+}
+
+/** `forkrpc dev`: serve --watch. */
+export function dev(argv: string[]): Promise<number | undefined> {
+  return serve([...argv, "--watch"]);
 }
 
 function announce(info: ReadyInfo): void {

@@ -18,6 +18,7 @@ import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.t
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 import { WorkerPool, type WorkerRecord } from "./pool.ts";
+import { watchForChanges } from "./watch.ts";
 
 export interface ReadyInfo {
   host: string;
@@ -31,6 +32,8 @@ export interface PrimaryOptions {
   onReady: (info: ReadyInfo) => void;
   /** How to load the config again on reload. */
   reloadConfig: () => Promise<ServerConfig>;
+  /** Reload when a plugin file or the config file changes. */
+  watch?: boolean;
 }
 
 /** Resolves with the master's exit code. */
@@ -40,6 +43,17 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
   // connection handed to a worker that has just died is lost.
   cluster.schedulingPolicy = config.accept === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
   return new Promise((resolve) => new Primary(config, options, resolve).start());
+}
+
+/**
+ * Competitive accept piles connections onto whichever worker wakes first
+ * (bench/accept-balance.js measured 46% on the busiest of 4 workers). In
+ * libuv's single-accept mode a worker yields after each accept, so the others
+ * get their turn (31%). The environment may still choose otherwise.
+ */
+function acceptEnv(config: ServerConfig): Record<string, string> {
+  if (config.accept !== "shared" || process.env.UV_TCP_SINGLE_ACCEPT !== undefined) return {};
+  return { UV_TCP_SINGLE_ACCEPT: "1" };
 }
 
 /** Loads the config the way `serve` did, for reloads. */
@@ -64,6 +78,7 @@ class Primary {
   #reloading: { generation: number; reason: string } | null = null;
   #watchTimer: NodeJS.Timeout | null = null;
   readonly #signals: Array<[NodeJS.Signals, () => void]> = [];
+  #unwatch: (() => void) | null = null;
 
   constructor(config: ServerConfig, options: PrimaryOptions, done: (code: number) => void) {
     this.#config = config;
@@ -77,7 +92,7 @@ class Primary {
         heartbeat: (r) => this.#checkRecycle(r),
         exited: (r, code, signal) => this.#onExit(r, code, signal),
       },
-      {},
+      acceptEnv(config),
     );
   }
 
@@ -91,6 +106,9 @@ class Primary {
     if (this.#config.pidFile) writeFileSync(this.#config.pidFile, `${process.pid}\n`);
     for (let i = 0; i < this.#target; i++) this.#fork();
     this.#watchTimer = setInterval(() => this.#watch(), Math.min(this.#config.supervision.heartbeatMs, 1_000));
+    if (this.#options.watch) {
+      this.#unwatch = watchForChanges(this.#config, (file) => void this.reload(`changed: ${file}`));
+    }
   }
 
   // ---- reload -------------------------------------------------------------
@@ -334,6 +352,7 @@ class Primary {
 
   #finish(): void {
     if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
+    this.#unwatch?.();
     for (const [signal, fn] of this.#signals) process.off(signal, fn);
     if (this.#config.pidFile) rmSync(this.#config.pidFile, { force: true });
     this.#done(this.#exitCode);
