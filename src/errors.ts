@@ -32,7 +32,11 @@ export class RpcError extends Error implements WireError {
   }
 
   static is(value: unknown): value is RpcError {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[RPC_ERROR] === true;
+    try {
+      return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[RPC_ERROR] === true;
+    } catch {
+      return false; // a Proxy whose traps throw is not one of ours
+    }
   }
 }
 
@@ -44,12 +48,16 @@ const INTERNAL: WireError = Object.freeze({ code: "INTERNAL", message: "internal
  * stack or property of an unexpected error leaves the server.
  */
 export function toWireError(thrown: unknown): WireError {
-  if (RpcError.is(thrown) && typeof thrown.code === "string" && thrown.code !== "") {
-    return thrown.data === undefined
-      ? { code: thrown.code, message: String(thrown.message) }
-      : { code: thrown.code, message: String(thrown.message), data: thrown.data };
+  if (!RpcError.is(thrown)) return INTERNAL;
+  try {
+    const { code, message, data } = thrown;
+    if (typeof code !== "string" || code === "") return INTERNAL;
+    const text = typeof message === "string" ? message : String(message);
+    return data === undefined ? { code, message: text } : { code, message: text, data };
+  } catch {
+    // getters or toString() that throw: hostile, so nothing of it goes out
+    return INTERNAL;
   }
-  return INTERNAL;
 }
 
 /** Why a server could not start. Each code is documented in docs/errors.md. */

@@ -15,11 +15,14 @@ export function findInjectionProblem(cls: Function, container: DependencyContain
   if (seen.has(cls)) return null;
   seen.add(cls);
   const chain = [...path, cls.name || "(anonymous class)"];
-  const types = Reflect.getMetadata("design:paramtypes", cls) as unknown[] | undefined;
+  // Own metadata only: tsyringe keys what it knows by the exact class, so a
+  // subclass does not inherit its base's decorator.
+  const types = Reflect.getOwnMetadata("design:paramtypes", cls) as unknown[] | undefined;
   const tokens = (Reflect.getOwnMetadata(INJECTION_TOKENS, cls) ?? {}) as Record<number, unknown>;
   if (types === undefined) {
-    if (cls.length > Object.keys(tokens).length) {
-      return `${chain.join(" -> ")} has constructor parameters but no type metadata: compile it with "emitDecoratorMetadata" and "experimentalDecorators", and decorate it with @injectable() or @singleton()`;
+    const inherited = Reflect.getMetadata("design:paramtypes", cls) as unknown[] | undefined;
+    if (cls.length > Object.keys(tokens).length || (inherited?.length ?? 0) > 0) {
+      return `${chain.join(" -> ")} has constructor parameters but no type metadata of its own: decorate it with @injectable() or @singleton() (a base class's decorator does not carry over), and compile with "emitDecoratorMetadata" and "experimentalDecorators"`;
     }
     return null;
   }

@@ -44,8 +44,9 @@ export function parseRequest(body: Uint8Array, maxDepth = DEFAULT_MAX_DEPTH): Re
   }
   const req = value as Record<string, unknown>;
   const id = req.id;
-  if (id !== undefined && typeof id !== "string" && typeof id !== "number") {
-    return reject("INVALID_REQUEST", "`id` must be a string or a number");
+  // A number JSON cannot carry back (1e400 parses as Infinity) would be echoed as null.
+  if (id !== undefined && typeof id !== "string" && !(typeof id === "number" && Number.isFinite(id))) {
+    return reject("INVALID_REQUEST", "`id` must be a string or a finite number");
   }
   const method = req.in;
   if (typeof method !== "string") {

@@ -32,6 +32,8 @@ export interface ConnectionLimits {
   readonly goawayLingerMs: number;
 }
 
+const CLOSED = new Error("connection closed");
+
 /** How long a peer has to close its side after we closed ours. */
 const CLOSE_WAIT_MS = 5_000;
 
@@ -87,6 +89,8 @@ export class Connection {
   /** Close as soon as nothing is owed (the client ended, or a read timed out). */
   #closeWhenIdle = false;
   #ended = false;
+  /** The socket is gone: a signal first asked for now starts aborted. */
+  #closed = false;
   /** A framing fault to answer once everything before it is answered. */
   #fatal: Fault | null = null;
   #abort: AbortController | null = null;
@@ -119,9 +123,12 @@ export class Connection {
     socket.on("error", () => {});
   }
 
-  /** Aborted when the connection closes. Created on first use. */
+  /** Aborted when the connection closes. Created on first use (already aborted if closed). */
   get signal(): AbortSignal {
-    this.#abort ??= new AbortController();
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#closed) this.#abort.abort(CLOSED);
+    }
     return this.#abort.signal;
   }
 
@@ -195,7 +202,7 @@ export class Connection {
       outcome.then((text) => {
         activity.end(running);
         this.#answerLater(text);
-      });
+      }, this.#lost);
     } else {
       const slot: Slot = { text: undefined };
       this.#fifo.push(slot);
@@ -203,7 +210,7 @@ export class Connection {
         activity.end(running);
         slot.text = text;
         this.#answerLater(undefined);
-      });
+      }, this.#lost);
     }
   }
 
@@ -239,6 +246,12 @@ export class Connection {
       this.#fifoHead = 0;
     }
   }
+
+  /** dispatch() never rejects; if a bug made it, drop this connection, never the worker. */
+  readonly #lost = (error: unknown): void => {
+    log.error(`connection from ${this.peer.address}:${this.peer.port} dropped: ${describe(error)}`);
+    this.#socket.destroy();
+  };
 
   readonly #flushLater = (): void => {
     this.#flushQueued = false;
@@ -306,7 +319,8 @@ export class Connection {
     this.#reading = false;
     this.#stopReadTimer();
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
-    this.#abort?.abort(new Error("connection closed"));
+    this.#closed = true;
+    this.#abort?.abort(CLOSED);
     this.#onClosed(this);
   }
 
