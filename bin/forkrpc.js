@@ -4,10 +4,9 @@
 // rpc.config.ts or a .ts plugin is imported. Workers forked by the master
 // start from this same file, so they get both too.
 import "reflect-metadata";
-import { register } from "node:module";
 
 if (process.env.FORKRPC_TS_LOADER !== "off") {
-  // Compiles the app's .ts files (with decorator metadata) using the app's tsconfig.json.
-  register("@swc-node/register/esm", import.meta.url);
+  // Compiles the app's .ts files with decorator metadata (loader/hooks.js).
+  await import("../loader/register.js");
 }
 await import("../dist/cli/main.js");

@@ -1,6 +1,6 @@
 // Runs the test suite with node:test. Node 20 neither expands globs nor finds
 // .ts tests by itself, so the files are listed here, sorted, and run with the
-// same loaders as `npm start` (decorator metadata needs swc, not esbuild).
+// same loader as `npm start` (loader/register.js: swc with decorator metadata).
 import { spawnSync } from "node:child_process";
 import { globSync } from "glob";
 
@@ -13,8 +13,7 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   [
-    "--import", "reflect-metadata",
-    "--import", "@swc-node/register/esm-register",
+    "--import", "./loader/register.js",
     "--conditions=forkrpc-source",
     "--test",
     "--test-concurrency=2",

@@ -8,12 +8,8 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-/** The loader flags `npm start` uses: decorator metadata needs swc. */
-export const NODE_FLAGS = [
-  "--import", "reflect-metadata",
-  "--import", "@swc-node/register/esm-register",
-  "--conditions=forkrpc-source",
-];
+/** The loader flags `npm start` uses (loader/register.js: swc with decorator metadata). */
+export const NODE_FLAGS = ["--import", "./loader/register.js", "--conditions=forkrpc-source"];
 
 export interface Served {
   readonly proc: ChildProcess;
@@ -37,7 +33,15 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** How long to wait for the ready line. */
   timeoutMs?: number;
+  /**
+   * Node arguments before `serve`: defaults to the loader flags and src/cli/main.ts.
+   * Pass e.g. `[BIN]` to run the installed command from dist/.
+   */
+  entry?: string[];
 }
+
+/** The installed command (it imports dist/, so it needs `npm run build`). */
+export const BIN = fileURLToPath(new URL("../../bin/forkrpc.js", import.meta.url));
 
 /** Runs any forkrpc command and collects its output (for commands that exit). */
 export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
@@ -63,7 +67,7 @@ export async function serve(options: ServeOptions = {}): Promise<Served> {
   const args = [...(options.args ?? [])];
   if (!args.includes("--port") && !args.includes("-p")) args.push("--port", "0");
   if (!args.includes("--workers") && !args.includes("-w")) args.push("--workers", "0");
-  const proc = spawn(process.execPath, [...NODE_FLAGS, CLI, "serve", ...args], {
+  const proc = spawn(process.execPath, [...(options.entry ?? [...NODE_FLAGS, CLI]), "serve", ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
