@@ -73,7 +73,7 @@ export const BOOT_CODES = {
   INJECTION_FAILED: "constructing a handler or one of its services threw",
   HOOK_FAILED: "an onWorkerStart() hook threw or outran supervision.hookTimeoutMs",
   LISTEN_FAILED: "the listening socket could not be opened",
-  WORKER_FAILED: "a worker exited before it was ready",
+  WORKER_FAILED: "a worker could not start for another reason (an unexpected error during boot, or it exited before it was ready)",
 } as const;
 
 export type BootCode = keyof typeof BOOT_CODES;

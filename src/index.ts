@@ -9,4 +9,4 @@ export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCo
 export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
 export type { RpcContext, Peer } from "./server/context.ts";
 export type { OnWorkerStart, OnWorkerStop } from "./plugins/lifecycle.ts";
-export { injectable, singleton, inject, injectAll, scoped, Lifecycle, type DependencyContainer } from "tsyringe";
+export { container, injectable, singleton, inject, injectAll, scoped, registry, Lifecycle, type DependencyContainer } from "tsyringe";

@@ -26,10 +26,9 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
   try {
     started = await startServer(config, activity);
   } catch (error) {
-    const code = error instanceof BootError ? error.code : "WORKER_FAILED";
-    const message = error instanceof BootError ? error.message : describe(error);
-    toPrimary({ act: "forkrpc:boot-failed", code, message });
-    throw error;
+    const boot = error instanceof BootError ? error : new BootError("WORKER_FAILED", describe(error), { cause: error });
+    toPrimary({ act: "forkrpc:boot-failed", code: boot.code, message: boot.message });
+    throw boot;
   }
   const { server, registry, address } = started;
   const { heartbeatMs, workerTimeoutMs } = config.supervision;

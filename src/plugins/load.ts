@@ -7,6 +7,9 @@ import { pathToFileURL } from "node:url";
 import { decoratedClasses, rpcMetaOf, type HandlerClass, type RpcMethodMeta } from "../decorators/rpc.ts";
 import { BootError, describe } from "../errors.ts";
 
+/** Reply types the protocol itself uses: a handler answering with them would be misread. */
+const RESERVED_OUT = new Set(["error", "goaway"]);
+
 export interface HandlerDefinition {
   readonly meta: RpcMethodMeta;
   readonly cls: HandlerClass;
@@ -63,6 +66,9 @@ function checkDefinitions(defs: readonly HandlerDefinition[], shown: (file: stri
     }
     if (typeof def.meta.out !== "string" || def.meta.out === "") {
       throw new BootError("PLUGIN_INVALID", `${where}: @Rpc option "out" must be a non-empty string`);
+    }
+    if (RESERVED_OUT.has(def.meta.out)) {
+      throw new BootError("PLUGIN_INVALID", `${where}: "out" cannot be "${def.meta.out}": clients read it as the protocol's own message`);
     }
     if (typeof def.cls.prototype?.handle !== "function") {
       throw new BootError("PLUGIN_INVALID", `${where}: an @Rpc class needs a handle(params, ctx) method`);

@@ -3,9 +3,9 @@
  *
  * The decoder is fed chunks exactly as the socket delivers them. A body that
  * arrives whole inside one chunk is handed out as a view of that chunk (no
- * copy); only a body split across chunks is assembled, into one buffer of its
- * exact size, so nothing is ever concatenated per message and never more than
- * maxFrameBytes is held for one frame.
+ * copy); only a body split across chunks is assembled, once, into a buffer of
+ * its exact size when its last byte arrives, so never more than maxFrameBytes
+ * is held for one frame, nor more than has actually been received.
  */
 import type { Fault } from "./codes.ts";
 
@@ -19,8 +19,13 @@ export class FrameDecoder {
   /** Bytes of a prefix split across chunks. */
   readonly #prefix = Buffer.allocUnsafe(PREFIX_BYTES);
   #prefixHave = 0;
-  /** The body being assembled across chunks, when one is. */
-  #body: Buffer | null = null;
+  /**
+   * The pieces of a body split across chunks, and its announced length
+   * (0: none in progress). Memory grows with bytes received, never with
+   * what the prefix claims: a 4-byte send cannot make us allocate 1 MiB.
+   */
+  #parts: Buffer[] = [];
+  #bodyLength = 0;
   #bodyHave = 0;
   #fault: Fault | null = null;
 
@@ -31,7 +36,7 @@ export class FrameDecoder {
 
   /** True while part of a frame has been read and the rest has not. */
   get midFrame(): boolean {
-    return this.#prefixHave > 0 || this.#body !== null;
+    return this.#prefixHave > 0 || this.#bodyLength > 0;
   }
 
   /**
@@ -43,7 +48,7 @@ export class FrameDecoder {
     if (this.#fault !== null) return this.#fault;
     let at = 0;
     const end = chunk.length;
-    if (this.#body !== null) at = this.#fillBody(chunk, 0);
+    if (this.#bodyLength > 0) at = this.#fillBody(chunk, 0);
     while (at < end) {
       let length: number;
       if (this.#prefixHave === 0 && end - at >= PREFIX_BYTES) {
@@ -64,7 +69,7 @@ export class FrameDecoder {
         this.#onFrame(chunk.subarray(at, at + length));
         at += length;
       } else {
-        this.#body = Buffer.allocUnsafe(length);
+        this.#bodyLength = length;
         this.#bodyHave = 0;
         at = this.#fillBody(chunk, at);
       }
@@ -85,12 +90,14 @@ export class FrameDecoder {
   }
 
   #fillBody(chunk: Buffer, at: number): number {
-    const body = this.#body as Buffer;
-    const take = Math.min(body.length - this.#bodyHave, chunk.length - at);
-    chunk.copy(body, this.#bodyHave, at, at + take);
+    const take = Math.min(this.#bodyLength - this.#bodyHave, chunk.length - at);
+    this.#parts.push(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take));
     this.#bodyHave += take;
-    if (this.#bodyHave === body.length) {
-      this.#body = null;
+    if (this.#bodyHave === this.#bodyLength) {
+      // One copy, into a buffer of the body's exact size.
+      const body = Buffer.concat(this.#parts, this.#bodyLength);
+      this.#parts = [];
+      this.#bodyLength = 0;
       this.#onFrame(body);
     }
     return at + take;

@@ -32,7 +32,7 @@ export interface ConnectionLimits {
   readonly goawayLingerMs: number;
 }
 
-const CLOSED = new Error("connection closed");
+const CLOSED = new DOMException("the client closed the connection", "AbortError");
 
 /** How long a peer has to close its side after we closed ours. */
 const CLOSE_WAIT_MS = 5_000;
@@ -89,7 +89,7 @@ export class Connection {
   /** Close as soon as nothing is owed (the client ended, or a read timed out). */
   #closeWhenIdle = false;
   #ended = false;
-  /** The socket is gone: a signal first asked for now starts aborted. */
+  /** The client has closed (FIN or gone): a signal first asked for now starts aborted. */
   #closed = false;
   /** A framing fault to answer once everything before it is answered. */
   #fatal: Fault | null = null;
@@ -309,7 +309,12 @@ export class Connection {
   }
 
   #onEnd(): void {
-    // The client has finished sending: answer what is owed, then close our side.
+    // The client has finished sending: answer what is owed, then close our
+    // side. Most clients that send FIN have closed for good, so handlers are
+    // told (ctx.signal) they may stop; one that ignores it is still answered,
+    // for the rare client that half-closes and waits.
+    this.#closed = true;
+    this.#abort?.abort(CLOSED);
     this.#closeWhenIdle = true;
     this.#closeIfIdle();
   }

@@ -22,14 +22,14 @@ export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RpcContex
     result = entry.handler.handle(req.params, ctx);
     async = isThenable(result);
   } catch (thrown) {
-    return failed(entry, thrown, req.id);
+    return failed(entry, thrown, ctx);
   } finally {
     activity.leave();
   }
   if (async) {
     return Promise.resolve(result).then(
       (value) => succeeded(entry, value, req.id),
-      (thrown) => failed(entry, thrown, req.id),
+      (thrown) => failed(entry, thrown, ctx),
     );
   }
   return succeeded(entry, result, req.id);
@@ -49,12 +49,22 @@ function succeeded(entry: MethodEntry, value: unknown, id: RequestId | undefined
   }
 }
 
-function failed(entry: MethodEntry, thrown: unknown, id: RequestId | undefined): string {
+function failed(entry: MethodEntry, thrown: unknown, ctx: RpcContext): string {
   const wire = toWireError(thrown);
   if (wire.code === "INTERNAL") {
-    log.error(`${entry.name} threw ${stackOf(thrown)}`);
+    // A handler that stopped because its client left did what it was asked to.
+    if (ctx.signal.aborted && isAbortError(thrown)) log.debug(`${entry.name} stopped: the client closed the connection`);
+    else log.error(`${entry.name} threw ${stackOf(thrown)}`);
   }
-  return encodeError(wire, id);
+  return encodeError(wire, ctx.id);
+}
+
+function isAbortError(thrown: unknown): boolean {
+  try {
+    return typeof thrown === "object" && thrown !== null && (thrown as { name?: unknown }).name === "AbortError";
+  } catch {
+    return false;
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,0 +1,134 @@
+/**
+ * The installed command, bin/forkrpc.js on dist/ (`npm test` builds first):
+ * it serves plugins compiled to .js with plain node, and .ts plugins through
+ * the swc loader it registers itself. Apps live in temp folders whose
+ * node_modules/forkrpc links to this repo, so `import "forkrpc"` resolves to
+ * dist/ as it would for a user.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, ROOT, serve } from "../helpers/server.ts";
+import { RawPeer, request, type Response } from "../helpers/wire.ts";
+
+const FIXTURE = join(ROOT, "test/fixtures/build/plugins");
+const TSC = join(ROOT, "node_modules/.bin/tsc");
+
+const temps: string[] = [];
+after(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempApp(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "forkrpc-build-"));
+  temps.push(dir);
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(ROOT, join(dir, "node_modules", "forkrpc"), "dir");
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+async function call(port: number, method: string, params?: unknown): Promise<Response> {
+  const peer = await RawPeer.open(port);
+  try {
+    peer.write(request(method, params));
+    return await peer.read();
+  } finally {
+    peer.close();
+  }
+}
+
+function tsc(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [TSC, ...args], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`tsc failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+before(() => {
+  for (const file of ["dist/cli/main.js", "dist/index.js", "dist/index.d.ts"]) {
+    assert.ok(existsSync(join(ROOT, file)), `${file} is missing: run \`npm run build\` first (\`npm test\` does)`);
+  }
+});
+
+test("the built CLI serves plugins compiled to .js by tsc, with constructor injection", async (t) => {
+  const app = tempApp({});
+  const out = join(app, "plugins");
+  await tsc([
+    "--experimentalDecorators", "--emitDecoratorMetadata",
+    "--module", "NodeNext", "--moduleResolution", "NodeNext", "--target", "ES2022",
+    "--skipLibCheck", "--types", "node",
+    "--outDir", out, "--rootDir", FIXTURE,
+    join(FIXTURE, "greeter.ts"), join(FIXTURE, "hello.ts"),
+  ]);
+  assert.deepEqual(readdirSync(out).sort(), ["greeter.js", "hello.js"]);
+  assert.match(readFileSync(join(out, "hello.js"), "utf8"), /design:paramtypes/);
+
+  // Plain node, no loader flags: as the bin ships, and with its TypeScript loader turned off.
+  const envs: Record<string, string>[] = [{}, { FORKRPC_TS_LOADER: "off" }];
+  for (const env of envs) {
+    const served = await serve({
+      entry: [BIN],
+      cwd: app,
+      args: ["--plugins", `${out}/*.js`],
+      env,
+      timeoutMs: 60_000,
+    });
+    try {
+      t.diagnostic(`${JSON.stringify(env)}: ${served.stdout().trim()}`);
+      assert.match(served.stdout(), /forkrpc ready: 1 method on 127\.0\.0\.1:\d+ in one process/);
+      assert.deepEqual(await call(served.port, "hello", "ada"), {
+        out: "greeting",
+        result: { text: "hello, ada (#1)", maxFrameBytes: 1048576 },
+      });
+      assert.deepEqual((await call(served.port, "hello", "bob")).result.text, "hello, bob (#2)");
+      assert.equal(await served.stop(), 0, "exits 0 on SIGTERM");
+    } finally {
+      await served.stop();
+    }
+  }
+});
+
+test("the built CLI serves a .ts app (the bin registers the swc loader itself), with 2 workers", async () => {
+  const greeter = readFileSync(join(FIXTURE, "greeter.ts"), "utf8");
+  const hello = readFileSync(join(FIXTURE, "hello.ts"), "utf8").replace('"./greeter.js"', '"./greeter.ts"');
+  const app = tempApp({
+    // A user's app has its own tsconfig.json: the loader compiles the app's .ts files with it.
+    "tsconfig.json": JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        allowImportingTsExtensions: true,
+        noEmit: true,
+        strict: true,
+        skipLibCheck: true,
+      },
+    }),
+    "rpc.config.ts": `import { defineConfig } from "forkrpc";\nexport default defineConfig({ plugins: ["plugins/*.ts"], limits: { maxFrameBytes: 4096 } });\n`,
+    "plugins/greeter.ts": greeter,
+    "plugins/hello.ts": hello,
+  });
+  const served = await serve({ entry: [BIN], cwd: app, args: ["--workers", "2"], timeoutMs: 60_000 });
+  try {
+    assert.match(served.stdout(), /forkrpc ready: 1 method on 127\.0\.0\.1:\d+ with 2 workers/);
+    const answer = await call(served.port, "hello", "ts");
+    assert.equal(answer.out, "greeting");
+    assert.match(answer.result.text, /^hello, ts \(#1\)$/);
+    assert.equal(answer.result.maxFrameBytes, 4096);
+    assert.equal(await served.stop(), 0, "exits 0 on SIGTERM");
+  } finally {
+    await served.stop();
+  }
+});

@@ -1,0 +1,53 @@
+// The docs sync test (STYLE.md habit 2): every code in the one table of error
+// codes is documented in docs/errors.md, and docs/errors.md documents no code
+// that does not exist. A code is documented by a table row whose first cell
+// is the code in backticks: | `PARSE_ERROR` | ... |
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { BOOT_CODES, WIRE_CODES } from "../../src/errors.ts";
+
+const DOC = new URL("../../docs/errors.md", import.meta.url);
+
+/** Every backticked code in the first cell of a markdown table row. */
+function documentedCodes(markdown: string): string[] {
+  const codes: string[] = [];
+  for (const line of markdown.split(/\r?\n/)) {
+    const row = /^\s*\|\s*`([^`]+)`\s*\|/.exec(line);
+    if (row) codes.push(row[1]!.trim());
+  }
+  return codes;
+}
+
+test("documentedCodes reads the first backticked cell of table rows only", () => {
+  const md = [
+    "| code | when |",
+    "|---|---|",
+    "| `PARSE_ERROR` | body is not JSON |",
+    "|`BAD_FRAME`|prefix 0|",
+    "| plain | `NOT_A_CODE` in another cell |",
+    "Text mentioning `ALSO_NOT` outside a table.",
+    "  | `INDENTED` | x |",
+  ].join("\n");
+  assert.deepEqual(documentedCodes(md), ["PARSE_ERROR", "BAD_FRAME", "INDENTED"]);
+});
+
+test("docs/errors.md documents exactly the wire codes and boot codes of src/errors.ts", () => {
+  let markdown: string;
+  try {
+    markdown = readFileSync(DOC, "utf8");
+  } catch (error) {
+    assert.fail(`docs/errors.md cannot be read (${(error as Error).message}); it must document every error code`);
+  }
+  const documented = new Set(documentedCodes(markdown));
+  const defined = new Set([...Object.keys(WIRE_CODES), ...Object.keys(BOOT_CODES)]);
+  const undocumented = [...defined].filter((code) => !documented.has(code)).sort();
+  const unknown = [...documented].filter((code) => !defined.has(code)).sort();
+  assert.deepEqual(
+    { undocumented, unknown },
+    { undocumented: [], unknown: [] },
+    `docs/errors.md and src/errors.ts disagree.\n` +
+      `  defined in src but not documented: ${undocumented.join(", ") || "(none)"}\n` +
+      `  documented but not defined in src: ${unknown.join(", ") || "(none)"}`,
+  );
+});
