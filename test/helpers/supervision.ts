@@ -182,7 +182,7 @@ export async function findPid(port: number, accept: (pid: number) => boolean, ti
 }
 
 export interface LoopLimits {
-  /** Most calls to make (resends included). */
+  /** Most pings to make (a keep-alive loop's re-sends come on top, bounded too). */
   maxCalls: number;
   /** Longest the loop runs. */
   maxMs: number;
@@ -199,7 +199,7 @@ export class FreshLoop {
   ok = 0;
   #n = 0;
   #stop = false;
-  #between: Array<() => void> = [];
+  #between: Array<() => Promise<void>> = [];
   readonly done: Promise<void>;
 
   constructor(
@@ -212,7 +212,7 @@ export class FreshLoop {
   async #run(): Promise<void> {
     const start = Date.now();
     while (!this.#stop && this.#n < this.limits.maxCalls && Date.now() - start < this.limits.maxMs) {
-      for (const fn of this.#between.splice(0)) fn();
+      for (const fn of this.#between.splice(0)) await fn();
       const n = this.#n++;
       try {
         const r = await call(this.port, "ping", { n });
@@ -223,15 +223,15 @@ export class FreshLoop {
       }
       if (this.limits.paceMs) await sleep(this.limits.paceMs);
     }
-    for (const fn of this.#between.splice(0)) fn();
+    for (const fn of this.#between.splice(0)) await fn();
   }
 
-  /** Runs `fn` between two calls (no call in flight), and resolves after it ran. */
-  between<T>(fn: () => T): Promise<T> {
+  /** Runs `fn` between two calls (no call in flight; the loop waits for it), and resolves with its result. */
+  between<T>(fn: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#between.push(() => {
+      this.#between.push(async () => {
         try {
-          resolve(fn());
+          resolve(await fn());
         } catch (error) {
           reject(error);
         }
@@ -281,7 +281,7 @@ export class KeepAliveLoop {
   }
 
   #more(): boolean {
-    return !this.#stop && this.#sent < this.limits.maxCalls && Date.now() - this.#start < this.limits.maxMs;
+    return !this.#stop && this.#nextN < this.limits.maxCalls && Date.now() - this.#start < this.limits.maxMs;
   }
 
   async #run(): Promise<void> {
