@@ -31,6 +31,8 @@ export interface ForkrpcConfig {
     graceMs?: number;
     /** How long a connection that was sent a goaway stays open for the client to leave. Default 1 s. */
     goawayLingerMs?: number;
+    /** While going away, a connection that never used ids closes once it has been quiet this long. Default 100 ms. */
+    quietMs?: number;
   };
   /**
    * How workers share the listening socket. "shared" (default): every worker
@@ -81,7 +83,7 @@ export abstract class ServerConfig {
   /** The config file that was loaded, if any. */
   abstract readonly configFile: string | undefined;
   abstract readonly limits: { readonly maxFrameBytes: number; readonly readTimeoutMs: number; readonly maxJsonDepth: number };
-  abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number };
+  abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number; readonly quietMs: number };
   abstract readonly accept: "shared" | "round-robin";
   abstract readonly pidFile: string | undefined;
   abstract readonly supervision: Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>;
@@ -124,6 +126,7 @@ const SCHEMA = {
   shutdown: {
     graceMs: int(0, 2 ** 31 - 1),
     goawayLingerMs: int(0, 60_000),
+    quietMs: int(0, 60_000),
   },
   accept: oneOf("shared", "round-robin"),
   pidFile: nonEmptyString,
@@ -201,6 +204,7 @@ export function resolveConfig(
     shutdown: {
       graceMs: file.shutdown?.graceMs ?? 30_000,
       goawayLingerMs: file.shutdown?.goawayLingerMs ?? 1_000,
+      quietMs: file.shutdown?.quietMs ?? 100,
     },
     accept: overrides.accept ?? file.accept ?? "shared",
     pidFile: overrides.pidFile !== undefined ? resolve(cwd, overrides.pidFile) : file.pidFile !== undefined ? resolve(root, file.pidFile) : undefined,

@@ -104,7 +104,7 @@ class Primary {
     this.#on("SIGTTOU", () => this.#scale(-1));
     this.#on("SIGUSR2", () => this.#report());
     if (this.#config.pidFile) writeFileSync(this.#config.pidFile, `${process.pid}\n`);
-    for (let i = 0; i < this.#target; i++) this.#fork();
+    for (let i = 0; i < this.#target; i++) this.#fork(this.#generation);
     this.#watchTimer = setInterval(() => this.#watch(), Math.min(this.#config.supervision.heartbeatMs, 1_000));
     if (this.#options.watch) {
       this.#unwatch = watchForChanges(this.#config, (file) => void this.reload(`changed: ${file}`));
@@ -133,19 +133,23 @@ class Primary {
     const generation = this.#generation + 1;
     this.#reloading = { generation, reason };
     log.info(`reload (${reason}): booting generation ${generation} with ${this.#target} workers`);
-    for (let i = 0; i < this.#target; i++) this.#fork();
+    for (let i = 0; i < this.#target; i++) this.#fork(generation);
   }
 
+  /** Completes the reload once the new generation has #target ready workers and none booting. */
   #reloadReady(): void {
     const gen = this.#reloading?.generation;
     if (gen === undefined) return;
-    const fresh = this.#pool.all().filter((r) => r.generation === gen);
-    if (fresh.length < this.#target || fresh.some((r) => r.state !== "ready")) return;
+    const fresh = this.#pool.all().filter((r) => r.generation === gen && (r.state === "booting" || r.state === "ready"));
+    const ready = fresh.filter((r) => r.state === "ready");
+    if (ready.length < this.#target || ready.length < fresh.length) return;
     this.#reloading = null;
     this.#generation = gen;
     const old = this.#pool.all().filter((r) => r.generation < gen);
     log.info(`reload complete: generation ${gen} ready, retiring ${old.length} old workers`);
     for (const r of old) this.#pool.retire(r, "reload");
+    // SIGTTOU during the reload lowered the target below what was forked.
+    for (const r of ready.slice(this.#target)) this.#pool.retire(r, "scaled down");
   }
 
   #abandonReload(why: string): void {
@@ -207,8 +211,9 @@ class Primary {
       this.#stop("a worker exited before the server was ready", 1);
       return;
     }
-    if (this.#reloading !== null && record.generation === this.#reloading.generation && record.readyAt === undefined) {
-      this.#abandonReload(`worker ${record.pid} exited while booting (${how}): ${why}`);
+    if (this.#reloading !== null && record.generation === this.#reloading.generation) {
+      // Ready or not, a new generation that loses a worker is not fit to take over.
+      this.#abandonReload(`worker ${record.pid} of generation ${record.generation} exited (${how}): ${why}`);
       return;
     }
     const old = record.replaces;
@@ -243,7 +248,7 @@ class Primary {
     this.#respawnTimer = setTimeout(() => {
       this.#respawnTimer = null;
       const still = this.#target - this.#serving().length;
-      for (let i = 0; i < still; i++) this.#fork();
+      for (let i = 0; i < still; i++) this.#fork(this.#generation);
     }, delay);
   }
 
@@ -252,10 +257,9 @@ class Primary {
     return this.#pool.all().filter((r) => r.generation === this.#generation && (r.state === "booting" || r.state === "ready"));
   }
 
-  #fork(replaces?: WorkerRecord): WorkerRecord {
+  #fork(generation: number, replaces?: WorkerRecord): WorkerRecord {
     const { maxRequests, maxRequestsJitter } = this.#config.supervision;
     const limit = maxRequests === 0 ? 0 : maxRequests + Math.floor(Math.random() * (maxRequestsJitter + 1));
-    const generation = replaces?.generation ?? this.#reloading?.generation ?? this.#generation;
     return this.#pool.fork(generation, limit, replaces);
   }
 
@@ -264,7 +268,9 @@ class Primary {
     if (delta > 0) {
       this.#target++;
       log.info(`SIGTTIN: ${this.#target} workers`);
-      this.#fill();
+      // During a reload the new generation must reach the new target too.
+      if (this.#reloading !== null) this.#fork(this.#reloading.generation);
+      else this.#fill();
       return;
     }
     if (this.#target <= 1) {
@@ -272,8 +278,10 @@ class Primary {
       return;
     }
     this.#target--;
-    const oldest = this.#serving().sort((a, b) => a.forkedAt - b.forkedAt)[0];
     log.info(`SIGTTOU: ${this.#target} workers`);
+    // During a reload the old generation goes anyway; the new one is trimmed when it takes over.
+    if (this.#reloading !== null) return;
+    const oldest = this.#serving().sort((a, b) => a.forkedAt - b.forkedAt)[0];
     if (oldest !== undefined) this.#pool.retire(oldest, "scaled down");
   }
 
@@ -292,7 +300,7 @@ class Primary {
     log.info(`recycling worker ${record.pid}: ${why}`);
     record.state = "replaced";
     record.endReason = why;
-    this.#fork(record);
+    this.#fork(record.generation, record);
   }
 
   /** Kills workers that stopped beating or never finished booting. */

@@ -19,10 +19,25 @@ export interface WorkerOptions {
 }
 
 export async function runWorker(config: ServerConfig, options: WorkerOptions = {}): Promise<void> {
-  reportFatalErrors();
+  const fatal = reportFatalErrors();
+  // Listen for "stop" before booting: a master may retire a worker that is
+  // still booting (a reload completing, a scale-down), and a terminal or
+  // systemd may signal the whole group. Then the worker stops right after boot.
+  let started: StartedServer | null = null;
+  let stopReason: string | null = null;
+  const stop = (reason: string) => {
+    if (stopReason !== null) return;
+    stopReason = reason;
+    if (started === null) return; // boot finishes first, then stops
+    log.info(`draining: ${reason}`);
+    stopServer(started, config, reason).then(() => process.exit(0));
+  };
+  process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
   const shared = createCallSlot();
   const activity = new Activity(shared);
-  let started: StartedServer;
   try {
     started = await startServer(config, activity);
   } catch (error) {
@@ -31,16 +46,36 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     throw boot;
   }
   const { server, registry, address } = started;
+  // An uncaught exception during boot (a plugin's timer, say) means this
+  // process is on its way out: it must not be counted ready, nor accept.
+  fatal.onFatal = () => server.stopAccepting();
+  if (fatal.happened) {
+    server.stopAccepting();
+    return;
+  }
+  if (stopReason !== null) {
+    const reason: string = stopReason;
+    stopReason = null;
+    stop(reason);
+    return;
+  }
+  startHeartbeat(config, started, activity, shared);
+  toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods: registry.methods.size });
+  options.onReady?.(started);
+}
+
+/** Heartbeats to the master, and the watchdog thread that speaks when they cannot. */
+function startHeartbeat(config: ServerConfig, started: StartedServer, activity: Activity, shared: SharedArrayBuffer): void {
   const { heartbeatMs, workerTimeoutMs } = config.supervision;
   startWatchdog(shared, {
-    methods: [...registry.methods.keys()],
+    methods: [...started.registry.methods.keys()],
     reportFd: Number(process.env[REPORT_FD_ENV] ?? 2),
     stallMs: Math.min(workerTimeoutMs / 2, Math.max(1_000, heartbeatMs * 3)),
     periodMs: Math.max(heartbeatMs, 500),
   });
   const beat = () => {
     activity.tick();
-    const stats = server.stats;
+    const stats = started.server.stats;
     toPrimary({
       act: "forkrpc:heartbeat",
       served: activity.served,
@@ -51,39 +86,27 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
       inflightCount: activity.running.size,
     });
   };
-  const heartbeat = setInterval(beat, heartbeatMs);
-  heartbeat.unref();
-
-  let stopping = false;
-  const stop = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`draining: ${reason}`);
-    stopServer(started, config, reason).then(() => process.exit(0));
-  };
-  process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
-  // Under systemd or a terminal the whole process group is signalled: each
-  // worker then drains on its own, exactly as if the master had asked.
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  setInterval(beat, heartbeatMs).unref();
   beat();
-  toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods: registry.methods.size });
-  options.onReady?.(started);
 }
 
 /**
  * An exception nobody caught (a timer callback in a plugin, say) leaves the
  * process in an unknown state: tell the master why, then exit so it respawns us.
  */
-function reportFatalErrors(): void {
+function reportFatalErrors(): { happened: boolean; onFatal: (() => void) | null } {
+  const state = { happened: false, onFatal: null as (() => void) | null };
   const die = (kind: string) => (error: unknown) => {
     const text = error instanceof Error ? (error.stack ?? describe(error)) : describe(error);
     log.error(`${kind}: ${text}`);
     toPrimary({ act: "forkrpc:fatal", message: `${kind}: ${describe(error)}` });
+    state.happened = true;
+    state.onFatal?.();
     process.exitCode = 1;
     // Let the IPC message leave before exiting.
     setTimeout(() => process.exit(1), 50).unref();
   };
   process.on("uncaughtException", die("uncaught exception"));
   process.on("unhandledRejection", die("unhandled rejection"));
+  return state;
 }

@@ -30,6 +30,7 @@ export interface ConnectionLimits {
   readonly readTimeoutMs: number;
   readonly maxJsonDepth: number;
   readonly goawayLingerMs: number;
+  readonly quietMs: number;
 }
 
 const CLOSED = new DOMException("the client closed the connection", "AbortError");
@@ -98,6 +99,9 @@ export class Connection {
   #partialSince = 0;
   #readTimer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
+  /** When bytes last came in or went out (for the quiet period of a drain). */
+  #lastActivity = performance.now();
+  #quietTimer: NodeJS.Timeout | null = null;
   #backpressured = false;
 
   constructor(
@@ -163,6 +167,7 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     if (!this.#reading) return;
+    this.#lastActivity = performance.now();
     try {
       const framesBefore = this.#frames;
       const fault = this.#decoder.push(chunk);
@@ -263,6 +268,7 @@ export class Connection {
       const batch = this.#batch;
       this.#batch = [];
       if (!this.#socket.destroyed) {
+        this.#lastActivity = performance.now();
         const ok = this.#socket.write(encodeFrames(batch));
         if (!ok && !this.#backpressured) {
           // The client is not reading: stop reading its requests until it does.
@@ -297,15 +303,36 @@ export class Connection {
     const close =
       this.#fatal !== null ||
       this.#closeWhenIdle ||
-      this.#state === State.Draining ||
+      (this.#state === State.Draining && this.#quietEnough()) ||
       (this.#state === State.GoneAway && this.#lingerTimer === null);
     if (!close) return;
     this.#ended = true;
     this.#stopReading();
     if (this.#fatal === null) this.#socket.end();
     else this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
-    // A peer that never closes its side would hold the socket (and a drain) forever.
+    // Keep reading (and discarding) so the peer's FIN is seen and the socket
+    // closes at once; one that never closes its side is cut after CLOSE_WAIT_MS.
+    this.#socket.resume();
     setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS).unref();
+  }
+
+  /**
+   * Without ids a client cannot be told to go away, so a draining connection
+   * closes only once it has been quiet for quietMs: a request already on its
+   * way (a connection accepted just before the drain, a client that sends
+   * again right after an answer) is read and answered instead of being met
+   * by a closed socket. Arms a timer to look again when it is not yet quiet.
+   */
+  #quietEnough(): boolean {
+    const quietFor = performance.now() - this.#lastActivity;
+    if (quietFor >= this.#limits.quietMs) return true;
+    if (this.#quietTimer === null) {
+      this.#quietTimer = setTimeout(() => {
+        this.#quietTimer = null;
+        this.#closeIfIdle();
+      }, this.#limits.quietMs - quietFor + 1);
+    }
+    return false;
   }
 
   #onEnd(): void {
@@ -324,6 +351,7 @@ export class Connection {
     this.#reading = false;
     this.#stopReadTimer();
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
     this.#closed = true;
     this.#abort?.abort(CLOSED);
     this.#onClosed(this);

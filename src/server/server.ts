@@ -17,13 +17,14 @@ export class RpcServer {
   readonly #connections = new Set<Connection>();
   readonly #limits: ConnectionLimits;
   #draining: Promise<void> | null = null;
+  #listening = false;
   #accepted = 0;
 
   readonly activity: Activity;
 
   constructor(methods: Registry, config: ServerConfig, activity = new Activity()) {
     this.activity = activity;
-    this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs };
+    this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs, quietMs: config.shutdown.quietMs };
     // allowHalfOpen: a client may finish sending and still wait for its answers.
     this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#accepted++;
@@ -45,9 +46,16 @@ export class RpcServer {
       this.#net.once("error", onError);
       this.#net.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
         this.#net.off("error", onError);
+        this.#listening = true;
         resolve(this.#net.address() as AddressInfo);
       });
     });
+  }
+
+  /** Stops accepting new connections; those open are left as they are. */
+  stopAccepting(): void {
+    if (this.#listening) this.#net.close();
+    this.#listening = false;
   }
 
   /**
@@ -56,7 +64,7 @@ export class RpcServer {
    */
   drain(reason: string, graceMs: number): Promise<void> {
     this.#draining ??= new Promise<void>((resolve) => {
-      this.#net.close();
+      this.stopAccepting();
       const timer = setTimeout(() => {
         for (const conn of this.#connections) conn.destroy();
       }, graceMs);
