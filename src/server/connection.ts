@@ -308,11 +308,16 @@ export class Connection {
     if (!close) return;
     this.#ended = true;
     this.#stopReading();
-    if (this.#fatal === null) this.#socket.end();
-    else this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
-    // Keep reading (and discarding) so the peer's FIN is seen and the socket
-    // closes at once; one that never closes its side is cut after CLOSE_WAIT_MS.
-    this.#socket.resume();
+    if (this.#fatal === null) {
+      this.#socket.end();
+      // A polite close: keep reading (and discarding) so the peer's FIN is
+      // seen and the socket closes at once. After a fault the peer may still
+      // be flooding us: stay paused and let CLOSE_WAIT_MS end it.
+      this.#socket.resume();
+    } else {
+      this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
+    }
+    // One that never closes its side is cut after CLOSE_WAIT_MS.
     setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS).unref();
   }
 
