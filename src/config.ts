@@ -31,6 +31,40 @@ export interface ForkrpcConfig {
     graceMs?: number;
     /** How long a connection that was sent a goaway stays open for the client to leave. Default 1 s. */
     goawayLingerMs?: number;
+    /** While going away, a connection that never used ids closes once it has been quiet this long. Default 100 ms. */
+    quietMs?: number;
+  };
+  /**
+   * How workers share the listening socket. "shared" (default): every worker
+   * accepts on it competitively. "round-robin": the master accepts and hands
+   * connections out in turn.
+   */
+  accept?: "shared" | "round-robin";
+  /** File the master writes its pid to, for `forkrpc reload` and `forkrpc stop`. */
+  pidFile?: string;
+  supervision?: {
+    /** A worker whose event loop is blocked this long is killed and replaced. Default 30 s. */
+    workerTimeoutMs?: number;
+    /** How often workers report to the master. Default 1 s. */
+    heartbeatMs?: number;
+    /** A worker not ready this long after its fork has failed to boot. Default 60 s. */
+    bootTimeoutMs?: number;
+    /** First delay before respawning a crashed worker; doubles per crash in a row. Default 100 ms. */
+    respawnDelayMs?: number;
+    /** Longest delay before a respawn. Default 10 s. */
+    respawnDelayMaxMs?: number;
+    /** A worker that dies less than this after being ready counts as a crash loop step. Default 10 s. */
+    minUptimeMs?: number;
+    /** This many early deaths in a row stop the master with a non-zero exit. Default 5. */
+    crashLoopLimit?: number;
+    /** Replace a worker after it has served this many requests (0: never). Default 0. */
+    maxRequests?: number;
+    /** Up to this many more requests, drawn per worker, so workers do not all recycle at once. Default 0. */
+    maxRequestsJitter?: number;
+    /** Replace a worker whose resident memory grows past this (0: never). Default 0. */
+    maxRssMb?: number;
+    /** Longest time an onWorkerStart or onWorkerStop hook may take. Default 10 s. */
+    hookTimeoutMs?: number;
   };
 }
 
@@ -49,7 +83,10 @@ export abstract class ServerConfig {
   /** The config file that was loaded, if any. */
   abstract readonly configFile: string | undefined;
   abstract readonly limits: { readonly maxFrameBytes: number; readonly readTimeoutMs: number; readonly maxJsonDepth: number };
-  abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number };
+  abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number; readonly quietMs: number };
+  abstract readonly accept: "shared" | "round-robin";
+  abstract readonly pidFile: string | undefined;
+  abstract readonly supervision: Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>;
 }
 
 /**
@@ -69,6 +106,8 @@ type Check = (value: unknown) => string | null;
 const int = (min: number, max: number): Check => (v) =>
   typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? null : `an integer from ${min} to ${max}`;
 const nonEmptyString: Check = (v) => (typeof v === "string" && v !== "" ? null : "a non-empty string");
+const oneOf = (...values: string[]): Check => (v) =>
+  typeof v === "string" && values.includes(v) ? null : `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`;
 const patterns: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === "string" && p !== "")
     ? null
@@ -87,6 +126,22 @@ const SCHEMA = {
   shutdown: {
     graceMs: int(0, 2 ** 31 - 1),
     goawayLingerMs: int(0, 60_000),
+    quietMs: int(0, 60_000),
+  },
+  accept: oneOf("shared", "round-robin"),
+  pidFile: nonEmptyString,
+  supervision: {
+    workerTimeoutMs: int(100, 2 ** 31 - 1),
+    heartbeatMs: int(10, 60_000),
+    bootTimeoutMs: int(100, 2 ** 31 - 1),
+    respawnDelayMs: int(0, 600_000),
+    respawnDelayMaxMs: int(0, 600_000),
+    minUptimeMs: int(0, 2 ** 31 - 1),
+    crashLoopLimit: int(1, 1000),
+    maxRequests: int(0, Number.MAX_SAFE_INTEGER),
+    maxRequestsJitter: int(0, Number.MAX_SAFE_INTEGER),
+    maxRssMb: int(0, 1_000_000),
+    hookTimeoutMs: int(1, 2 ** 31 - 1),
   },
 } as const;
 
@@ -122,6 +177,8 @@ export interface ConfigOverrides {
   port?: number;
   workers?: number;
   plugins?: string[];
+  pidFile?: string;
+  accept?: "shared" | "round-robin";
 }
 
 export function resolveConfig(
@@ -147,8 +204,30 @@ export function resolveConfig(
     shutdown: {
       graceMs: file.shutdown?.graceMs ?? 30_000,
       goawayLingerMs: file.shutdown?.goawayLingerMs ?? 1_000,
+      quietMs: file.shutdown?.quietMs ?? 100,
     },
+    accept: overrides.accept ?? file.accept ?? "shared",
+    pidFile: overrides.pidFile !== undefined ? resolve(cwd, overrides.pidFile) : file.pidFile !== undefined ? resolve(root, file.pidFile) : undefined,
+    supervision: { ...SUPERVISION_DEFAULTS, ...definedOnly(file.supervision ?? {}) },
   };
+}
+
+export const SUPERVISION_DEFAULTS: ServerConfig["supervision"] = {
+  workerTimeoutMs: 30_000,
+  heartbeatMs: 1_000,
+  bootTimeoutMs: 60_000,
+  respawnDelayMs: 100,
+  respawnDelayMaxMs: 10_000,
+  minUptimeMs: 10_000,
+  crashLoopLimit: 5,
+  maxRequests: 0,
+  maxRequestsJitter: 0,
+  maxRssMb: 0,
+  hookTimeoutMs: 10_000,
+};
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**
@@ -156,13 +235,20 @@ export function resolveConfig(
  * Without an explicit path, rpc.config.{ts,mts,js,mjs} in `cwd` is used if
  * present, and the defaults otherwise.
  */
-export async function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}, cwd = process.cwd()): Promise<ServerConfig> {
+export async function loadConfig(
+  path: string | undefined,
+  overrides: ConfigOverrides = {},
+  cwd = process.cwd(),
+  options: { fresh?: boolean } = {},
+): Promise<ServerConfig> {
   const file = path === undefined ? findConfig(cwd) : resolve(cwd, path);
   if (file !== undefined && !existsSync(file)) throw new BootError("CONFIG_NOT_FOUND", `config file not found: ${file}`);
   let exported: unknown = {};
   if (file !== undefined) {
     try {
-      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      // A reload must see the file as it is now, not the module cache's copy.
+      const url = pathToFileURL(file).href + (options.fresh ? `?reload=${Date.now()}` : "");
+      const mod = (await import(url)) as { default?: unknown };
       exported = mod.default;
     } catch (cause) {
       throw new BootError("CONFIG_LOAD_FAILED", `${file}: ${describe(cause)}`, { cause });

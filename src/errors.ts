@@ -71,6 +71,7 @@ export const BOOT_CODES = {
   DUPLICATE_METHOD: "two handlers claim one method name",
   INJECTION_METADATA: "a constructor parameter has no usable type metadata (import type, interface, primitive)",
   INJECTION_FAILED: "constructing a handler or one of its services threw",
+  HOOK_FAILED: "an onWorkerStart() hook threw or outran supervision.hookTimeoutMs",
   LISTEN_FAILED: "the listening socket could not be opened",
   WORKER_FAILED: "a worker could not start for another reason (an unexpected error during boot, or it exited before it was ready)",
 } as const;

@@ -8,4 +8,5 @@ export { Rpc, type RpcOptions, type RpcHandler, type RpcMethodMeta } from "./dec
 export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCode } from "./errors.ts";
 export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
 export type { RpcContext, Peer } from "./server/context.ts";
+export type { OnWorkerStart, OnWorkerStop } from "./plugins/lifecycle.ts";
 export { container, injectable, singleton, inject, injectAll, scoped, registry, Lifecycle, type DependencyContainer } from "tsyringe";

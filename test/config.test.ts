@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, resolveConfig, validateConfig } from "../src/config.ts";
+import { loadConfig, resolveConfig, SUPERVISION_DEFAULTS, validateConfig } from "../src/config.ts";
 
 let dir: string;
 before(async () => {
@@ -42,8 +42,40 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     pluginRoot: "/some/cwd",
     configFile: undefined,
     limits: { maxFrameBytes: 1048576, readTimeoutMs: 10000, maxJsonDepth: 512 },
-    shutdown: { graceMs: 30000, goawayLingerMs: 1000 },
+    shutdown: { graceMs: 30000, goawayLingerMs: 1000, quietMs: 100 },
+    accept: "shared",
+    pidFile: undefined,
+    supervision: SUPERVISION_DEFAULTS,
   });
+  assert.deepEqual(SUPERVISION_DEFAULTS, {
+    workerTimeoutMs: 30000,
+    heartbeatMs: 1000,
+    bootTimeoutMs: 60000,
+    respawnDelayMs: 100,
+    respawnDelayMaxMs: 10000,
+    minUptimeMs: 10000,
+    crashLoopLimit: 5,
+    maxRequests: 0,
+    maxRequestsJitter: 0,
+    maxRssMb: 0,
+    hookTimeoutMs: 10000,
+  });
+});
+
+test("supervision: keys from the file override their defaults one by one; accept and pidFile resolve", () => {
+  const file = validateConfig(
+    { supervision: { maxRequests: 500, heartbeatMs: 250 }, accept: "round-robin", pidFile: "run/app.pid" },
+    "test",
+  );
+  const config = resolveConfig(file, {}, "/app/rpc.config.ts", "/cwd");
+  assert.equal(config.supervision.maxRequests, 500);
+  assert.equal(config.supervision.heartbeatMs, 250);
+  assert.equal(config.supervision.workerTimeoutMs, 30000);
+  assert.equal(config.accept, "round-robin");
+  assert.equal(config.pidFile, "/app/run/app.pid");
+  assert.equal(resolveConfig(file, { pidFile: "x.pid", accept: "shared" }, "/app/rpc.config.ts", "/cwd").pidFile, "/cwd/x.pid");
+  assert.throws(() => validateConfig({ accept: "random" }, "test"), /"accept" must be one of "shared", "round-robin"/);
+  assert.throws(() => validateConfig({ supervision: { maxRequest: 5 } }, "test"), /unknown config key "supervision.maxRequest"/);
 });
 
 test("values from the file win over the defaults", () => {
@@ -54,7 +86,7 @@ test("values from the file win over the defaults", () => {
       workers: 0,
       plugins: ["handlers/*.ts"],
       limits: { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10 },
-      shutdown: { graceMs: 0, goawayLingerMs: 5 },
+      shutdown: { graceMs: 0, goawayLingerMs: 5, quietMs: 7 },
     },
     "test",
   );
@@ -64,7 +96,7 @@ test("values from the file win over the defaults", () => {
   assert.equal(config.workers, 0);
   assert.deepEqual(config.plugins, ["handlers/*.ts"]);
   assert.deepEqual(config.limits, { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10 });
-  assert.deepEqual(config.shutdown, { graceMs: 0, goawayLingerMs: 5 });
+  assert.deepEqual(config.shutdown, { graceMs: 0, goawayLingerMs: 5, quietMs: 7 });
   assert.equal(config.configFile, "/app/rpc.config.ts");
 });
 

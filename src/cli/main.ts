@@ -7,21 +7,30 @@ import { BootError, describe } from "../errors.ts";
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { UsageError } from "./args.ts";
-import { serve, SERVE_USAGE } from "./serve.ts";
+import { dev, serve, SERVE_USAGE } from "./serve.ts";
+import { SIGNAL_USAGE, signalCommand } from "./signal.ts";
 
 const USAGE = `usage: forkrpc <command> [options]
 
 commands:
   serve     start the server (master and workers)
+  dev       serve, reloading when plugins or the config change
+  reload    rolling reload of a running server
+  stop      graceful stop of a running server
   help      show this text
   version   print the version
 
-${SERVE_USAGE}`;
+${SERVE_USAGE}
+
+${SIGNAL_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number | undefined>;
 
 const COMMANDS: Record<string, Command> = {
   serve,
+  dev,
+  reload: signalCommand("SIGHUP", "reloading"),
+  stop: signalCommand("SIGTERM", "stopping"),
   help: async () => {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -5,45 +5,61 @@
  */
 import cluster from "node:cluster";
 import { loadConfig, type ConfigOverrides } from "../config.ts";
-import { runPrimary } from "../cluster/primary.ts";
+import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
-import { intFlag, parseFlags } from "./args.ts";
+import { intFlag, parseFlags, UsageError } from "./args.ts";
 
-export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...]
+export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...] [--pid-file FILE]
 
   --config, -c   config file (default: rpc.config.{ts,mts,js,mjs} in this folder)
   --host         address to listen on (default 127.0.0.1)
   --port, -p     port; 0 picks a free one (default 8080)
   --workers, -w  worker processes; 0 serves in this process (default: CPU count)
-  --plugins      plugin glob, relative to this folder; repeat for more`;
+  --plugins      plugin glob, relative to this folder; repeat for more
+  --pid-file     write the master's pid here (for forkrpc reload / stop)
+  --accept       shared (default) or round-robin: how workers share the socket
+  --watch        reload (safely, as SIGHUP does) when a plugin or the config changes
 
-export async function serve(argv: string[]): Promise<number | undefined> {
-  const { values } = parseFlags(argv, {
-    config: { type: "string", short: "c" },
-    host: { type: "string" },
-    port: { type: "string", short: "p" },
-    workers: { type: "string", short: "w" },
-    plugins: { type: "string", multiple: true },
-  });
-  const overrides: ConfigOverrides = {
+forkrpc dev [serve flags]   the same as serve --watch`;
+
+export const SERVE_FLAGS = {
+  config: { type: "string", short: "c" },
+  host: { type: "string" },
+  port: { type: "string", short: "p" },
+  workers: { type: "string", short: "w" },
+  plugins: { type: "string", multiple: true },
+  "pid-file": { type: "string" },
+  accept: { type: "string" },
+  watch: { type: "boolean" },
+} as const;
+
+/** The command line's config overrides, shared by serve and dev. */
+export function overridesFrom(values: Record<string, unknown>): ConfigOverrides {
+  return {
     host: values.host as string | undefined,
     port: intFlag("port", values.port as string | undefined, 0, 65535),
     workers: intFlag("workers", values.workers as string | undefined, 0, 256),
     plugins: values.plugins as string[] | undefined,
+    pidFile: values["pid-file"] as string | undefined,
+    accept: values.accept as ConfigOverrides["accept"],
   };
-  const config = await loadConfig(values.config as string | undefined, overrides);
+}
+
+export async function serve(argv: string[]): Promise<number | undefined> {
+  const { values } = parseFlags(argv, SERVE_FLAGS);
+  const overrides = overridesFrom(values);
+  const configPath = values.config as string | undefined;
+  const config = await loadConfig(configPath, overrides);
 
   if (cluster.isWorker) {
     setLogRole(`worker ${cluster.worker?.id}`);
     await runWorker(config);
     return undefined;
   }
-  const announce = (info: { host: string; port: number; workers: number; methods: number }) => {
-    const host = info.host.includes(":") ? `[${info.host}]` : info.host;
-    const who = info.workers === 0 ? "in one process" : `with ${plural(info.workers, "worker")}`;
-    process.stdout.write(`forkrpc ready: ${plural(info.methods, "method")} on ${host}:${info.port} ${who} (pid ${process.pid})\n`);
-  };
+  if (config.workers === 0 && values.watch === true) {
+    throw new UsageError("--watch needs at least one worker: the master reloads them");
+  }
   if (config.workers === 0) {
     setLogRole("server");
     await runWorker(config, {
@@ -52,7 +68,22 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     });
     return undefined;
   }
-  return runPrimary(config, { onReady: announce, workerEnv: {} });
+  return runPrimary(config, {
+    onReady: announce,
+    reloadConfig: configReloader(configPath, overrides),
+    watch: values.watch === true,
+  });
+}
+
+/** `forkrpc dev`: serve --watch. */
+export function dev(argv: string[]): Promise<number | undefined> {
+  return serve([...argv, "--watch"]);
+}
+
+function announce(info: ReadyInfo): void {
+  const host = info.host.includes(":") ? `[${info.host}]` : info.host;
+  const who = info.workers === 0 ? "in one process" : `with ${plural(info.workers, "worker")}`;
+  process.stdout.write(`forkrpc ready: ${plural(info.methods, "method")} on ${host}:${info.port} ${who} (pid ${process.pid})\n`);
 }
 
 function plural(n: number, word: string): string {

@@ -3,6 +3,11 @@
  * acts, dispatched through one function. Anything else on the channel is
  * not ours and is ignored.
  */
+
+/** The master passes the write end of its report pipe (for the watchdog) in this variable. */
+export const REPORT_FD_ENV = "FORKRPC_REPORT_FD";
+
+/** The worker listens, its registry is built and its start hooks ran. */
 export interface ReadyMessage {
   readonly act: "forkrpc:ready";
   readonly host: string;
@@ -10,18 +15,45 @@ export interface ReadyMessage {
   readonly methods: number;
 }
 
+/** The worker could not boot; it exits right after. */
 export interface BootFailedMessage {
   readonly act: "forkrpc:boot-failed";
   readonly code: string;
   readonly message: string;
 }
 
+/** The worker's last words: an uncaught exception or unhandled rejection. */
+export interface FatalMessage {
+  readonly act: "forkrpc:fatal";
+  readonly message: string;
+}
+
+/** A request running on a worker, as its heartbeat reports it. */
+export interface InflightRequest {
+  readonly method: string;
+  readonly id: string | number | null;
+  readonly ms: number;
+}
+
+/** Sent every heartbeatMs from the worker's event loop: it is alive, and how it is doing. */
+export interface HeartbeatMessage {
+  readonly act: "forkrpc:heartbeat";
+  readonly served: number;
+  readonly connections: number;
+  readonly accepted: number;
+  readonly rssBytes: number;
+  /** The longest-running requests (a bounded few), for hung-worker reports. */
+  readonly inflight: readonly InflightRequest[];
+  readonly inflightCount: number;
+}
+
+/** Stop accepting, answer what was received, close idle connections, exit. */
 export interface DrainMessage {
   readonly act: "forkrpc:drain";
   readonly reason: string;
 }
 
-export type ToPrimary = ReadyMessage | BootFailedMessage;
+export type ToPrimary = ReadyMessage | BootFailedMessage | FatalMessage | HeartbeatMessage;
 export type ToWorker = DrainMessage;
 
 type Handlers<M extends { act: string }> = { [A in M["act"]]: (msg: Extract<M, { act: A }>) => void };
@@ -38,5 +70,5 @@ export function router<M extends { act: string }>(handlers: Handlers<M>): (msg: 
 
 /** Sends to the master, if there is one (there is none with --workers 0). */
 export function toPrimary(msg: ToPrimary): void {
-  process.send?.(msg);
+  if (process.connected) process.send?.(msg);
 }

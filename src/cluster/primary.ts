@@ -1,132 +1,388 @@
 /**
- * The master role: fork N workers that accept competitively on one shared
- * socket, announce readiness once all of them listen, and stop them
- * gracefully on SIGTERM or SIGINT.
- *
- * Workers are kept in a table keyed by cluster id with a state each, so that
- * respawning, reloading and scaling (later) are transitions of that table.
+ * The master role, a supervisor in the manner of gunicorn's arbiter:
+ * - forks N workers that accept on one shared socket, and announces
+ *   readiness once every one of them listens;
+ * - respawns workers that die, with exponential backoff, and gives up with
+ *   a non-zero exit when they keep dying right after boot (a crash loop);
+ * - reloads on SIGHUP: a new generation boots, and only once all of it is
+ *   ready is the old one retired; a generation that fails to boot is
+ *   abandoned and the old one keeps serving;
+ * - scales on SIGTTIN / SIGTTOU, recycles workers after maxRequests or past
+ *   maxRssMb (replacement ready first), and kills workers whose event loop
+ *   stops beating, saying what they were running;
+ * - drains everything on SIGTERM / SIGINT and exits 0.
  */
-import cluster, { type Worker } from "node:cluster";
-import type { ServerConfig } from "../config.ts";
+import cluster from "node:cluster";
+import { rmSync, writeFileSync } from "node:fs";
+import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.ts";
+import { describe } from "../errors.ts";
 import { log } from "../log.ts";
-import { router, type ToPrimary, type ToWorker } from "./ipc.ts";
+import { WorkerPool, type WorkerRecord } from "./pool.ts";
+import { watchForChanges } from "./watch.ts";
 
-type WorkerState = "booting" | "ready" | "draining";
-
-interface WorkerRecord {
-  readonly worker: Worker;
-  state: WorkerState;
+export interface ReadyInfo {
+  host: string;
+  port: number;
+  workers: number;
+  methods: number;
 }
 
 export interface PrimaryOptions {
-  /** Called once every worker listens (the CLI prints the ready line). */
-  onReady: (info: { host: string; port: number; workers: number; methods: number }) => void;
-  /** Environment given to every worker (how they learn their config). */
-  workerEnv: Record<string, string>;
+  /** Called once every worker of the first generation listens (the CLI prints the ready line). */
+  onReady: (info: ReadyInfo) => void;
+  /** How to load the config again on reload. */
+  reloadConfig: () => Promise<ServerConfig>;
+  /** Reload when a plugin file or the config file changes. */
+  watch?: boolean;
 }
 
 /** Resolves with the master's exit code. */
 export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promise<number> {
-  // Competitive accept on the shared socket, as the tutorial's prefork does.
-  // Round-robin would route connections through the master, and lose those
-  // handed to a worker that has just died.
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // "shared": competitive accept on the one socket, as the tutorial's prefork
+  // does. "round-robin" routes every connection through the master, and a
+  // connection handed to a worker that has just died is lost.
+  cluster.schedulingPolicy = config.accept === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
   return new Promise((resolve) => new Primary(config, options, resolve).start());
 }
 
+/**
+ * Competitive accept piles connections onto whichever worker wakes first
+ * (bench/accept-balance.js measured 46% on the busiest of 4 workers). In
+ * libuv's single-accept mode a worker yields after each accept, so the others
+ * get their turn (31%). The environment may still choose otherwise.
+ */
+function acceptEnv(config: ServerConfig): Record<string, string> {
+  if (config.accept !== "shared" || process.env.UV_TCP_SINGLE_ACCEPT !== undefined) return {};
+  return { UV_TCP_SINGLE_ACCEPT: "1" };
+}
+
+/** Loads the config the way `serve` did, for reloads. */
+export function configReloader(path: string | undefined, overrides: ConfigOverrides): () => Promise<ServerConfig> {
+  return () => loadConfig(path, overrides, process.cwd(), { fresh: true });
+}
+
 class Primary {
-  readonly #workers = new Map<number, WorkerRecord>();
-  readonly #config: ServerConfig;
+  #config: ServerConfig;
   readonly #options: PrimaryOptions;
   readonly #done: (code: number) => void;
+  readonly #pool: WorkerPool;
+  #generation = 1;
+  /** How many workers should be serving. */
+  #target: number;
+  #announced = false;
   #stopping = false;
   #exitCode = 0;
-  #announced = false;
+  /** Early deaths in a row, for backoff and crash-loop detection. */
+  #crashes = 0;
+  #respawnTimer: NodeJS.Timeout | null = null;
+  #reloading: { generation: number; reason: string } | null = null;
+  #watchTimer: NodeJS.Timeout | null = null;
+  readonly #signals: Array<[NodeJS.Signals, () => void]> = [];
+  #unwatch: (() => void) | null = null;
 
   constructor(config: ServerConfig, options: PrimaryOptions, done: (code: number) => void) {
     this.#config = config;
     this.#options = options;
     this.#done = done;
+    this.#target = config.workers;
+    this.#pool = new WorkerPool(
+      {
+        ready: (r, msg) => this.#onReady(r, msg),
+        bootFailed: (r, why) => this.#onBootFailed(r, why),
+        heartbeat: (r) => this.#checkRecycle(r),
+        exited: (r, code, signal) => this.#onExit(r, code, signal),
+      },
+      acceptEnv(config),
+    );
   }
 
   start(): void {
-    process.on("SIGTERM", () => this.#signal("SIGTERM"));
-    process.on("SIGINT", () => this.#signal("SIGINT"));
-    for (let i = 0; i < this.#config.workers; i++) this.#fork();
-  }
-
-  #fork(): void {
-    const worker = cluster.fork(this.#options.workerEnv);
-    const record: WorkerRecord = { worker, state: "booting" };
-    this.#workers.set(worker.id, record);
-    worker.on(
-      "message",
-      router<ToPrimary>({
-        "forkrpc:ready": (msg) => {
-          record.state = "ready";
-          this.#maybeAnnounce(msg.host, msg.port, msg.methods);
-        },
-        "forkrpc:boot-failed": (msg) => this.#bootFailed(worker, `${msg.code}: ${msg.message}`),
-      }),
-    );
-    worker.on("exit", (code: number | null, signal: NodeJS.Signals | null) => this.#exited(record, code, signal));
-  }
-
-  #maybeAnnounce(host: string, port: number, methods: number): void {
-    if (this.#announced || this.#stopping) return;
-    for (const r of this.#workers.values()) if (r.state !== "ready") return;
-    this.#announced = true;
-    this.#options.onReady({ host, port, workers: this.#workers.size, methods });
-  }
-
-  #bootFailed(worker: Worker, why: string): void {
-    if (this.#stopping) return;
-    log.error(`worker ${worker.process.pid} failed to boot: ${why}`);
-    this.#stop("a worker failed to boot", 1, true);
-  }
-
-  #exited(record: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
-    this.#workers.delete(record.worker.id);
-    if (!this.#stopping) {
-      // Respawning belongs to the supervision layer (not built yet): until
-      // then the others keep serving, and the master stops with the last one.
-      const how = signal ? `signal ${signal}` : `code ${code}`;
-      log.error(`worker ${record.worker.process.pid} exited unexpectedly (${how}); ${this.#workers.size} left`);
-      if (record.state === "booting") this.#stop("a worker exited before it was ready", 1, true);
-      else if (this.#workers.size === 0) this.#exitCode = 1;
+    this.#on("SIGTERM", () => this.#stop("SIGTERM", 0));
+    this.#on("SIGINT", () => this.#stop("SIGINT", 0));
+    this.#on("SIGHUP", () => void this.reload("SIGHUP"));
+    this.#on("SIGTTIN", () => this.#scale(+1));
+    this.#on("SIGTTOU", () => this.#scale(-1));
+    this.#on("SIGUSR2", () => this.#report());
+    if (this.#config.pidFile) writeFileSync(this.#config.pidFile, `${process.pid}\n`);
+    for (let i = 0; i < this.#target; i++) this.#fork(this.#generation);
+    this.#watchTimer = setInterval(() => this.#watch(), Math.min(this.#config.supervision.heartbeatMs, 1_000));
+    if (this.#options.watch) {
+      this.#unwatch = watchForChanges(this.#config, (file) => void this.reload(`changed: ${file}`));
     }
-    if (this.#workers.size === 0) this.#done(this.#exitCode);
   }
 
-  #signal(signal: NodeJS.Signals): void {
-    if (this.#stopping) {
-      log.warn(`${signal} again: stopping now`);
-      for (const r of this.#workers.values()) r.worker.process.kill("SIGKILL");
+  // ---- reload -------------------------------------------------------------
+
+  /** Starts a new generation; retires the old one once all of the new one is ready. */
+  async reload(reason: string): Promise<void> {
+    if (this.#stopping) return;
+    if (this.#reloading !== null) {
+      log.warn(`reload (${reason}) ignored: the reload to generation ${this.#reloading.generation} is still booting`);
       return;
     }
-    this.#stop(signal, 0, false);
+    let config: ServerConfig;
+    try {
+      config = await this.#options.reloadConfig();
+    } catch (error) {
+      log.error(`reload abandoned, old workers keep serving: config: ${describe(error)}`);
+      return;
+    }
+    if (this.#stopping || this.#reloading !== null) return;
+    this.#config = config;
+    this.#target = config.workers > 0 ? config.workers : this.#target;
+    const generation = this.#generation + 1;
+    this.#reloading = { generation, reason };
+    log.info(`reload (${reason}): booting generation ${generation} with ${this.#target} workers`);
+    for (let i = 0; i < this.#target; i++) this.#fork(generation);
   }
 
-  /**
-   * Drains every worker; kills those still alive after the grace period.
-   * `failed`: a boot failed, so workers still booting are killed at once.
-   */
-  #stop(reason: string, exitCode: number, failed: boolean): void {
+  /** Completes the reload once the new generation has #target ready workers and none booting. */
+  #reloadReady(): void {
+    const gen = this.#reloading?.generation;
+    if (gen === undefined) return;
+    const fresh = this.#pool.all().filter((r) => r.generation === gen && (r.state === "booting" || r.state === "ready"));
+    const ready = fresh.filter((r) => r.state === "ready");
+    if (ready.length < this.#target || ready.length < fresh.length) return;
+    this.#reloading = null;
+    this.#generation = gen;
+    const old = this.#pool.all().filter((r) => r.generation < gen);
+    log.info(`reload complete: generation ${gen} ready, retiring ${old.length} old workers`);
+    for (const r of old) this.#pool.retire(r, "reload");
+    // SIGTTOU during the reload lowered the target below what was forked.
+    for (const r of ready.slice(this.#target)) this.#pool.retire(r, "scaled down");
+  }
+
+  #abandonReload(why: string): void {
+    const gen = this.#reloading?.generation;
+    if (gen === undefined) return;
+    this.#reloading = null;
+    log.error(`reload abandoned, old workers keep serving: ${why}`);
+    for (const r of this.#pool.all()) {
+      if (r.generation !== gen) continue;
+      if (r.state === "booting") this.#pool.kill(r, "reload abandoned");
+      else this.#pool.retire(r, "reload abandoned");
+    }
+  }
+
+  // ---- events from the pool -----------------------------------------------
+
+  #onReady(record: WorkerRecord, msg: { host: string; port: number; methods: number }): void {
+    if (record.state !== "booting") return;
+    record.state = "ready";
+    record.readyAt = Date.now();
+    record.lastBeatAt = Date.now();
+    if (record.replaces !== undefined) this.#pool.retire(record.replaces, "replaced");
+    if (this.#reloading !== null && record.generation === this.#reloading.generation) {
+      this.#reloadReady();
+      return;
+    }
+    if (!this.#announced && !this.#stopping && this.#pool.inState("booting").length === 0) {
+      this.#announced = true;
+      this.#options.onReady({ ...msg, workers: this.#pool.inState("ready").length });
+    }
+  }
+
+  #onBootFailed(record: WorkerRecord, why: string): void {
+    record.lastError = why;
     if (this.#stopping) return;
+    log.error(`worker ${record.pid} failed to boot: ${why}`);
+    if (!this.#announced) {
+      this.#stop("a worker failed to boot", 1);
+    } else if (this.#reloading !== null && record.generation === this.#reloading.generation) {
+      this.#abandonReload(`worker ${record.pid} of generation ${record.generation} failed to boot: ${why}`);
+    }
+    // Otherwise (a respawn or a replacement) the exit that follows is counted as a crash.
+  }
+
+  #onExit(record: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (this.#stopping) {
+      if (this.#pool.size === 0) this.#finish();
+      return;
+    }
+    if (record.state === "retiring") {
+      log.info(`worker ${record.pid} retired (${record.endReason}), ${how}`);
+      this.#fill();
+      return;
+    }
+    const why = record.endReason ?? record.lastError ?? "no error reported";
+    log.error(`worker ${record.pid} exited unexpectedly (${how}) while ${record.state}: ${why}`);
+    if (!this.#announced) {
+      this.#stop("a worker exited before the server was ready", 1);
+      return;
+    }
+    if (this.#reloading !== null && record.generation === this.#reloading.generation) {
+      // Ready or not, a new generation that loses a worker is not fit to take over.
+      this.#abandonReload(`worker ${record.pid} of generation ${record.generation} exited (${how}): ${why}`);
+      return;
+    }
+    const old = record.replaces;
+    if (old !== undefined && old.state === "replaced" && record.readyAt === undefined) {
+      // The replacement of a healthy worker could not boot (a broken file, say):
+      // the old one keeps serving, and recycling waits before trying again.
+      old.state = "ready";
+      old.recycleAfter = Date.now() + this.#config.supervision.respawnDelayMaxMs;
+      log.error(`worker ${old.pid} keeps serving: its replacement failed to boot`);
+      return;
+    }
+    const early = record.readyAt === undefined || Date.now() - record.readyAt < this.#config.supervision.minUptimeMs;
+    this.#crashes = early ? this.#crashes + 1 : 0;
+    const { crashLoopLimit } = this.#config.supervision;
+    if (this.#crashes >= crashLoopLimit) {
+      log.error(`crash loop: ${this.#crashes} workers died within minUptimeMs of booting; last error: ${why}`);
+      this.#stop("crash loop", 1);
+      return;
+    }
+    this.#fill();
+  }
+
+  // ---- keeping the count --------------------------------------------------
+
+  /** Forks, after the backoff, until the current generation has #target workers. */
+  #fill(): void {
+    if (this.#stopping || this.#respawnTimer !== null) return;
+    const missing = this.#target - this.#serving().length;
+    if (missing <= 0) return;
+    const { respawnDelayMs, respawnDelayMaxMs } = this.#config.supervision;
+    const delay = this.#crashes === 0 ? 0 : Math.min(respawnDelayMaxMs, respawnDelayMs * 2 ** (this.#crashes - 1));
+    this.#respawnTimer = setTimeout(() => {
+      this.#respawnTimer = null;
+      const still = this.#target - this.#serving().length;
+      for (let i = 0; i < still; i++) this.#fork(this.#generation);
+    }, delay);
+  }
+
+  /** Workers of the current generation that count toward the target. */
+  #serving(): WorkerRecord[] {
+    return this.#pool.all().filter((r) => r.generation === this.#generation && (r.state === "booting" || r.state === "ready"));
+  }
+
+  #fork(generation: number, replaces?: WorkerRecord): WorkerRecord {
+    const { maxRequests, maxRequestsJitter } = this.#config.supervision;
+    const limit = maxRequests === 0 ? 0 : maxRequests + Math.floor(Math.random() * (maxRequestsJitter + 1));
+    return this.#pool.fork(generation, limit, replaces);
+  }
+
+  #scale(delta: number): void {
+    if (this.#stopping) return;
+    if (delta > 0) {
+      this.#target++;
+      log.info(`SIGTTIN: ${this.#target} workers`);
+      // During a reload the new generation must reach the new target too.
+      if (this.#reloading !== null) this.#fork(this.#reloading.generation);
+      else this.#fill();
+      return;
+    }
+    if (this.#target <= 1) {
+      log.warn("SIGTTOU ignored: at least one worker stays");
+      return;
+    }
+    this.#target--;
+    log.info(`SIGTTOU: ${this.#target} workers`);
+    // During a reload the old generation goes anyway; the new one is trimmed when it takes over.
+    if (this.#reloading !== null) return;
+    const oldest = this.#serving().sort((a, b) => a.forkedAt - b.forkedAt)[0];
+    if (oldest !== undefined) this.#pool.retire(oldest, "scaled down");
+  }
+
+  // ---- recycling and hung workers ------------------------------------------
+
+  #checkRecycle(record: WorkerRecord): void {
+    if (record.state !== "ready" || record.beat === undefined || this.#stopping) return;
+    if (this.#reloading !== null || Date.now() < record.recycleAfter) return;
+    const { maxRssMb } = this.#config.supervision;
+    let why: string | undefined;
+    if (record.maxRequests > 0 && record.beat.served >= record.maxRequests) why = `served ${record.beat.served} requests`;
+    else if (maxRssMb > 0 && record.beat.rssBytes > maxRssMb * 1024 * 1024) {
+      why = `RSS ${Math.round(record.beat.rssBytes / 1048576)} MB is over maxRssMb ${maxRssMb}`;
+    }
+    if (why === undefined) return;
+    log.info(`recycling worker ${record.pid}: ${why}`);
+    record.state = "replaced";
+    record.endReason = why;
+    this.#fork(record.generation, record);
+  }
+
+  /** Kills workers that stopped beating or never finished booting. */
+  #watch(): void {
+    if (this.#stopping) return;
+    const now = Date.now();
+    const { workerTimeoutMs, bootTimeoutMs } = this.#config.supervision;
+    for (const r of this.#pool.all()) {
+      if (r.state === "booting" && now - r.forkedAt > bootTimeoutMs) {
+        r.lastError = `not ready after ${bootTimeoutMs} ms (supervision.bootTimeoutMs)`;
+        this.#pool.kill(r, r.lastError);
+        this.#onBootFailed(r, r.lastError);
+      } else if ((r.state === "ready" || r.state === "replaced" || r.state === "retiring") && now - r.lastBeatAt > workerTimeoutMs) {
+        const why = `hung: no heartbeat for ${now - r.lastBeatAt} ms; ${describeHang(r, now)}`;
+        log.error(`killing worker ${r.pid}: ${why}`);
+        r.endReason = why;
+        this.#pool.kill(r, why);
+      }
+    }
+  }
+
+  #report(): void {
+    const lines = this.#pool.all().map((r) => {
+      const b = r.beat;
+      const rss = b ? `${Math.round(b.rssBytes / 1048576)} MB` : "?";
+      return `  worker ${r.pid} gen ${r.generation} ${r.state}: ${b?.accepted ?? 0} connections accepted, ${b?.connections ?? 0} open, ${b?.served ?? 0} requests, ${b?.inflightCount ?? 0} in flight, rss ${rss}`;
+    });
+    log.info(`${this.#pool.size} workers (target ${this.#target}, generation ${this.#generation}):\n${lines.join("\n")}`);
+  }
+
+  // ---- stopping -------------------------------------------------------------
+
+  /** Drains every worker; kills those still alive after the grace period. */
+  #stop(reason: string, exitCode: number): void {
+    if (this.#stopping) {
+      if (reason === "SIGTERM" || reason === "SIGINT") {
+        log.warn(`${reason} again: stopping now`);
+        for (const r of this.#pool.all()) this.#pool.kill(r, reason);
+      }
+      return;
+    }
     this.#stopping = true;
     this.#exitCode = exitCode;
     log.info(`stopping (${reason})`);
-    const msg: ToWorker = { act: "forkrpc:drain", reason };
-    for (const r of this.#workers.values()) {
-      if (failed && r.state === "booting") r.worker.process.kill("SIGKILL");
-      else if (r.worker.isConnected()) r.worker.send(msg);
-      r.state = "draining";
+    if (this.#respawnTimer !== null) clearTimeout(this.#respawnTimer);
+    for (const r of this.#pool.all()) {
+      if (exitCode !== 0 && r.state === "booting") this.#pool.kill(r, reason);
+      else this.#pool.retire(r, reason);
     }
-    // The workers cut their own connections at graceMs; this is the backstop.
+    // Workers cut their own connections at graceMs; this is the backstop.
     const backstop = setTimeout(() => {
-      for (const r of this.#workers.values()) r.worker.process.kill("SIGKILL");
-    }, this.#config.shutdown.graceMs + 2_000);
+      for (const r of this.#pool.all()) this.#pool.kill(r, "grace period over");
+    }, this.#config.shutdown.graceMs + this.#config.supervision.hookTimeoutMs + 2_000);
     backstop.unref();
-    if (this.#workers.size === 0) this.#done(this.#exitCode);
+    if (this.#pool.size === 0) this.#finish();
   }
+
+  #finish(): void {
+    if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
+    this.#unwatch?.();
+    for (const [signal, fn] of this.#signals) process.off(signal, fn);
+    if (this.#config.pidFile) rmSync(this.#config.pidFile, { force: true });
+    this.#done(this.#exitCode);
+  }
+
+  #on(signal: NodeJS.Signals, fn: () => void): void {
+    process.on(signal, fn);
+    this.#signals.push([signal, fn]);
+  }
+}
+
+/** What a hung worker was doing, from its watchdog's report and its last heartbeat. */
+function describeHang(r: WorkerRecord, now: number): string {
+  const parts: string[] = [];
+  const stall = r.lastStall;
+  if (stall?.call) parts.push(`blocked in ${stall.call.method}${stall.call.id === null ? "" : ` (id ${JSON.stringify(stall.call.id)})`} for at least ${stall.blockedMs} ms`);
+  else if (stall) parts.push(`event loop blocked for at least ${stall.blockedMs} ms outside any handler call`);
+  const since = now - r.lastBeatAt;
+  const inflight = r.beat?.inflight ?? [];
+  if (inflight.length > 0) {
+    const list = inflight.map((q) => `${q.method}${q.id === null ? "" : ` (id ${JSON.stringify(q.id)})`} ${q.ms + since} ms`);
+    parts.push(`in flight: ${list.join(", ")}${(r.beat?.inflightCount ?? 0) > inflight.length ? ", ..." : ""}`);
+  }
+  return parts.length > 0 ? parts.join("; ") : "nothing was in flight at its last heartbeat";
 }

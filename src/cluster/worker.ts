@@ -1,13 +1,17 @@
 /**
  * The worker role: boot a server, report readiness (or why not) to the
- * master, and go away gracefully when told to or signalled.
+ * master, send heartbeats, and go away gracefully when told to or signalled.
  * With --workers 0 the same code runs in the only process.
  */
 import type { ServerConfig } from "../config.ts";
 import { BootError, describe } from "../errors.ts";
 import { log } from "../log.ts";
-import { startServer, type StartedServer } from "../server/start.ts";
-import { router, toPrimary, type ToWorker } from "./ipc.ts";
+import { Activity } from "../server/activity.ts";
+import { startServer, stopServer, type StartedServer } from "../server/start.ts";
+import { REPORT_FD_ENV, router, toPrimary, type ToWorker } from "./ipc.ts";
+import { createCallSlot, startWatchdog } from "./watchdog.ts";
+
+const MAX_REPORTED_INFLIGHT = 10;
 
 export interface WorkerOptions {
   /** Called once the worker is ready (standalone mode prints the ready line here). */
@@ -15,28 +19,94 @@ export interface WorkerOptions {
 }
 
 export async function runWorker(config: ServerConfig, options: WorkerOptions = {}): Promise<void> {
-  let started: StartedServer;
+  const fatal = reportFatalErrors();
+  // Listen for "stop" before booting: a master may retire a worker that is
+  // still booting (a reload completing, a scale-down), and a terminal or
+  // systemd may signal the whole group. Then the worker stops right after boot.
+  let started: StartedServer | null = null;
+  let stopReason: string | null = null;
+  const stop = (reason: string) => {
+    if (stopReason !== null) return;
+    stopReason = reason;
+    if (started === null) return; // boot finishes first, then stops
+    log.info(`draining: ${reason}`);
+    stopServer(started, config, reason).then(() => process.exit(0));
+  };
+  process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  const shared = createCallSlot();
+  const activity = new Activity(shared);
   try {
-    started = await startServer(config);
+    started = await startServer(config, activity);
   } catch (error) {
     const boot = error instanceof BootError ? error : new BootError("WORKER_FAILED", describe(error), { cause: error });
     toPrimary({ act: "forkrpc:boot-failed", code: boot.code, message: boot.message });
     throw boot;
   }
   const { server, registry, address } = started;
-  let stopping = false;
-  const stop = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`draining: ${reason}`);
-    server.drain(reason, config.shutdown.graceMs).then(() => process.exit(0));
-  };
-  process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
-  // Under systemd or a terminal the whole process group is signalled: each
-  // worker then drains on its own, exactly as if the master had asked.
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("disconnect", () => stop("master went away"));
+  // An uncaught exception during boot (a plugin's timer, say) means this
+  // process is on its way out: it must not be counted ready, nor accept.
+  fatal.onFatal = () => server.stopAccepting();
+  if (fatal.happened) {
+    server.stopAccepting();
+    return;
+  }
+  if (stopReason !== null) {
+    const reason: string = stopReason;
+    stopReason = null;
+    stop(reason);
+    return;
+  }
+  startHeartbeat(config, started, activity, shared);
   toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods: registry.methods.size });
   options.onReady?.(started);
+}
+
+/** Heartbeats to the master, and the watchdog thread that speaks when they cannot. */
+function startHeartbeat(config: ServerConfig, started: StartedServer, activity: Activity, shared: SharedArrayBuffer): void {
+  const { heartbeatMs, workerTimeoutMs } = config.supervision;
+  startWatchdog(shared, {
+    methods: [...started.registry.methods.keys()],
+    reportFd: Number(process.env[REPORT_FD_ENV] ?? 2),
+    stallMs: Math.min(workerTimeoutMs / 2, Math.max(1_000, heartbeatMs * 3)),
+    periodMs: Math.max(heartbeatMs, 500),
+  });
+  const beat = () => {
+    activity.tick();
+    const stats = started.server.stats;
+    toPrimary({
+      act: "forkrpc:heartbeat",
+      served: activity.served,
+      connections: stats.open,
+      accepted: stats.accepted,
+      rssBytes: process.memoryUsage.rss(),
+      inflight: activity.oldest(MAX_REPORTED_INFLIGHT),
+      inflightCount: activity.running.size,
+    });
+  };
+  setInterval(beat, heartbeatMs).unref();
+  beat();
+}
+
+/**
+ * An exception nobody caught (a timer callback in a plugin, say) leaves the
+ * process in an unknown state: tell the master why, then exit so it respawns us.
+ */
+function reportFatalErrors(): { happened: boolean; onFatal: (() => void) | null } {
+  const state = { happened: false, onFatal: null as (() => void) | null };
+  const die = (kind: string) => (error: unknown) => {
+    const text = error instanceof Error ? (error.stack ?? describe(error)) : describe(error);
+    log.error(`${kind}: ${text}`);
+    toPrimary({ act: "forkrpc:fatal", message: `${kind}: ${describe(error)}` });
+    state.happened = true;
+    state.onFatal?.();
+    process.exitCode = 1;
+    // Let the IPC message leave before exiting.
+    setTimeout(() => process.exit(1), 50).unref();
+  };
+  process.on("uncaughtException", die("uncaught exception"));
+  process.on("unhandledRejection", die("unhandled rejection"));
+  return state;
 }

@@ -40,3 +40,18 @@ export function findInjectionProblem(cls: Function, container: DependencyContain
   }
   return null;
 }
+
+/** Every token a class needs to be constructed, transitively, dependencies first. */
+export function dependencyTokens(cls: Function, out = new Set<unknown>()): Set<unknown> {
+  const types = (Reflect.getMetadata("design:paramtypes", cls) ?? []) as unknown[];
+  const tokens = (Reflect.getOwnMetadata(INJECTION_TOKENS, cls) ?? {}) as Record<number, unknown>;
+  for (let i = 0; i < types.length; i++) {
+    const given = tokens[i];
+    // @inject(token) stores either the token or a descriptor { token, ... }
+    const token = given === undefined ? types[i] : typeof given === "object" && given !== null && "token" in given ? (given as { token: unknown }).token : given;
+    if (token === undefined || NOT_INJECTABLE.has(token) || out.has(token)) continue;
+    if (typeof token === "function") dependencyTokens(token, out);
+    out.add(token);
+  }
+  return out;
+}

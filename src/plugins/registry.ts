@@ -8,10 +8,13 @@ import { ServerConfig } from "../config.ts";
 import type { RpcHandler } from "../decorators/rpc.ts";
 import { BootError, describe } from "../errors.ts";
 import type { HandlerDefinition } from "./load.ts";
-import { findInjectionProblem } from "./injection.ts";
+import { dependencyTokens, findInjectionProblem } from "./injection.ts";
+import { collectHookInstances } from "./lifecycle.ts";
 
 export interface MethodEntry {
   readonly name: string;
+  /** Position in the registry, so shared memory can name the method with a number. */
+  readonly index: number;
   readonly out: string;
   /** `out` as JSON text, encoded once here instead of per response. */
   readonly outJson: string;
@@ -26,6 +29,8 @@ export type Registry = ReadonlyMap<string, MethodEntry>;
 export interface BuiltRegistry {
   readonly methods: Registry;
   readonly container: DependencyContainer;
+  /** Handlers and services with lifecycle hooks, in construction order. */
+  readonly hooked: readonly object[];
 }
 
 export function buildRegistry(defs: readonly HandlerDefinition[], config: ServerConfig): BuiltRegistry {
@@ -33,6 +38,12 @@ export function buildRegistry(defs: readonly HandlerDefinition[], config: Server
   // ServerConfig is abstract: it serves as a token, never as something to construct.
   container.register(ServerConfig as unknown as InjectionToken<ServerConfig>, { useValue: config });
   const methods = new Map<string, MethodEntry>();
+  const tokens = new Set<unknown>();
+  for (const def of defs) {
+    dependencyTokens(def.cls, tokens);
+    tokens.add(def.cls);
+  }
+  const hooked = collectHookInstances(container, tokens);
   for (const def of defs) {
     const where = `${relative(config.pluginRoot, def.file) || def.file}`;
     const problem = findInjectionProblem(def.cls, container);
@@ -45,6 +56,7 @@ export function buildRegistry(defs: readonly HandlerDefinition[], config: Server
     }
     methods.set(def.meta.name, {
       name: def.meta.name,
+      index: methods.size,
       out: def.meta.out,
       outJson: JSON.stringify(def.meta.out),
       description: def.meta.description,
@@ -52,5 +64,5 @@ export function buildRegistry(defs: readonly HandlerDefinition[], config: Server
       file: def.file,
     });
   }
-  return { methods, container };
+  return { methods, container, hooked };
 }

@@ -20,6 +20,7 @@ import {
 import type { Fault } from "../protocol/codes.ts";
 import type { Registry } from "../plugins/registry.ts";
 import type { Peer, RpcContext } from "./context.ts";
+import type { Activity } from "./activity.ts";
 import { dispatch } from "./dispatch.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
@@ -29,6 +30,7 @@ export interface ConnectionLimits {
   readonly readTimeoutMs: number;
   readonly maxJsonDepth: number;
   readonly goawayLingerMs: number;
+  readonly quietMs: number;
 }
 
 const CLOSED = new DOMException("the client closed the connection", "AbortError");
@@ -75,6 +77,7 @@ export class Connection {
   readonly #limits: ConnectionLimits;
   readonly #decoder: FrameDecoder;
   readonly #onClosed: (conn: Connection) => void;
+  readonly #activity: Activity;
   #batch: string[] = [];
   #flushQueued = false;
   readonly #fifo: Slot[] = [];
@@ -96,10 +99,20 @@ export class Connection {
   #partialSince = 0;
   #readTimer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
+  /** When bytes last came in or went out (for the quiet period of a drain). */
+  #lastActivity = performance.now();
+  #quietTimer: NodeJS.Timeout | null = null;
   #backpressured = false;
 
-  constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, onClosed: (conn: Connection) => void) {
+  constructor(
+    socket: Socket,
+    methods: Registry,
+    limits: ConnectionLimits,
+    activity: Activity,
+    onClosed: (conn: Connection) => void,
+  ) {
     this.#socket = socket;
+    this.#activity = activity;
     this.#methods = methods;
     this.#limits = limits;
     this.#onClosed = onClosed;
@@ -154,6 +167,7 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     if (!this.#reading) return;
+    this.#lastActivity = performance.now();
     try {
       const framesBefore = this.#frames;
       const fault = this.#decoder.push(chunk);
@@ -181,17 +195,24 @@ export class Connection {
       this.#answer(encodeError(unavailable, req.id), req.id);
       return;
     }
-    const outcome = dispatch(this.#methods, req, new RequestContext(req, this));
+    const activity = this.#activity;
+    const outcome = dispatch(this.#methods, req, new RequestContext(req, this), activity);
     if (typeof outcome === "string") {
       this.#answer(outcome, req.id);
-    } else if (req.id !== undefined) {
-      this.#inflight++;
-      outcome.then((text) => this.#answerLater(text), this.#lost);
+      return;
+    }
+    this.#inflight++;
+    const running = activity.begin(req.method, req.id);
+    if (req.id !== undefined) {
+      outcome.then((text) => {
+        activity.end(running);
+        this.#answerLater(text);
+      }, this.#lost);
     } else {
-      this.#inflight++;
       const slot: Slot = { text: undefined };
       this.#fifo.push(slot);
       outcome.then((text) => {
+        activity.end(running);
         slot.text = text;
         this.#answerLater(undefined);
       }, this.#lost);
@@ -200,6 +221,7 @@ export class Connection {
 
   /** Queues an answer produced synchronously. */
   #answer(text: string, id: RequestId | undefined): void {
+    this.#activity.served++;
     if (id !== undefined || this.#fifoHead === this.#fifo.length) this.#batch.push(text);
     else this.#fifo.push({ text });
   }
@@ -207,6 +229,7 @@ export class Connection {
   /** Takes an asynchronous answer (text for id requests; undefined when a slot was filled). */
   #answerLater(text: string | undefined): void {
     this.#inflight--;
+    this.#activity.served++;
     if (text !== undefined) this.#batch.push(text);
     else this.#releaseSlots();
     if (!this.#flushQueued) {
@@ -245,6 +268,7 @@ export class Connection {
       const batch = this.#batch;
       this.#batch = [];
       if (!this.#socket.destroyed) {
+        this.#lastActivity = performance.now();
         const ok = this.#socket.write(encodeFrames(batch));
         if (!ok && !this.#backpressured) {
           // The client is not reading: stop reading its requests until it does.
@@ -279,15 +303,41 @@ export class Connection {
     const close =
       this.#fatal !== null ||
       this.#closeWhenIdle ||
-      this.#state === State.Draining ||
+      (this.#state === State.Draining && this.#quietEnough()) ||
       (this.#state === State.GoneAway && this.#lingerTimer === null);
     if (!close) return;
     this.#ended = true;
     this.#stopReading();
-    if (this.#fatal === null) this.#socket.end();
-    else this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
-    // A peer that never closes its side would hold the socket (and a drain) forever.
+    if (this.#fatal === null) {
+      this.#socket.end();
+      // A polite close: keep reading (and discarding) so the peer's FIN is
+      // seen and the socket closes at once. After a fault the peer may still
+      // be flooding us: stay paused and let CLOSE_WAIT_MS end it.
+      this.#socket.resume();
+    } else {
+      this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
+    }
+    // One that never closes its side is cut after CLOSE_WAIT_MS.
     setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS).unref();
+  }
+
+  /**
+   * Without ids a client cannot be told to go away, so a draining connection
+   * closes only once it has been quiet for quietMs: a request already on its
+   * way (a connection accepted just before the drain, a client that sends
+   * again right after an answer) is read and answered instead of being met
+   * by a closed socket. Arms a timer to look again when it is not yet quiet.
+   */
+  #quietEnough(): boolean {
+    const quietFor = performance.now() - this.#lastActivity;
+    if (quietFor >= this.#limits.quietMs) return true;
+    if (this.#quietTimer === null) {
+      this.#quietTimer = setTimeout(() => {
+        this.#quietTimer = null;
+        this.#closeIfIdle();
+      }, this.#limits.quietMs - quietFor + 1);
+    }
+    return false;
   }
 
   #onEnd(): void {
@@ -306,6 +356,7 @@ export class Connection {
     this.#reading = false;
     this.#stopReadTimer();
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
     this.#closed = true;
     this.#abort?.abort(CLOSED);
     this.#onClosed(this);

@@ -7,20 +7,24 @@ import { encodeError, encodeResponse, type RequestEnvelope, type RequestId } fro
 import { describe, toWireError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MethodEntry, Registry } from "../plugins/registry.ts";
+import type { Activity } from "./activity.ts";
 import type { RpcContext } from "./context.ts";
 
 const SHOWN_NAME_CHARS = 100;
 
-export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RpcContext): string | Promise<string> {
+export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RpcContext, activity: Activity): string | Promise<string> {
   const entry = methods.get(req.method);
   if (entry === undefined) return methodNotFound(req);
   let result: unknown;
   let async: boolean;
+  activity.enter(entry.index, req.id);
   try {
     result = entry.handler.handle(req.params, ctx);
     async = isThenable(result);
   } catch (thrown) {
     return failed(entry, thrown, ctx);
+  } finally {
+    activity.leave();
   }
   if (async) {
     return Promise.resolve(result).then(

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { BootError } from "../errors.ts";
 import type { Registry } from "../plugins/registry.ts";
+import { Activity } from "./activity.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 
 /** Large enough that a burst of connects is not dropped by the kernel (Node's default is 511). */
@@ -16,14 +17,18 @@ export class RpcServer {
   readonly #connections = new Set<Connection>();
   readonly #limits: ConnectionLimits;
   #draining: Promise<void> | null = null;
+  #listening = false;
   #accepted = 0;
 
-  constructor(methods: Registry, config: ServerConfig) {
-    this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs };
+  readonly activity: Activity;
+
+  constructor(methods: Registry, config: ServerConfig, activity = new Activity()) {
+    this.activity = activity;
+    this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs, quietMs: config.shutdown.quietMs };
     // allowHalfOpen: a client may finish sending and still wait for its answers.
     this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#accepted++;
-      const conn = new Connection(socket, methods, this.#limits, (c) => this.#forget(c));
+      const conn = new Connection(socket, methods, this.#limits, activity, (c) => this.#forget(c));
       this.#connections.add(conn);
       if (this.#draining !== null) conn.drain("server is shutting down");
     });
@@ -41,9 +46,16 @@ export class RpcServer {
       this.#net.once("error", onError);
       this.#net.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
         this.#net.off("error", onError);
+        this.#listening = true;
         resolve(this.#net.address() as AddressInfo);
       });
     });
+  }
+
+  /** Stops accepting new connections; those open are left as they are. */
+  stopAccepting(): void {
+    if (this.#listening) this.#net.close();
+    this.#listening = false;
   }
 
   /**
@@ -52,7 +64,7 @@ export class RpcServer {
    */
   drain(reason: string, graceMs: number): Promise<void> {
     this.#draining ??= new Promise<void>((resolve) => {
-      this.#net.close();
+      this.stopAccepting();
       const timer = setTimeout(() => {
         for (const conn of this.#connections) conn.destroy();
       }, graceMs);

@@ -1,12 +1,15 @@
 /**
- * Boots one serving process: discover plugins, import them, build the
- * registry, and only then listen.
+ * Boots and stops one serving process: discover plugins, import them, build
+ * the registry, run the start hooks, and only then listen. Stopping drains
+ * the connections first and runs the stop hooks last.
  */
 import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { discoverPlugins } from "../plugins/discover.ts";
+import { runStartHooks, runStopHooks } from "../plugins/lifecycle.ts";
 import { loadPlugins } from "../plugins/load.ts";
 import { buildRegistry, type BuiltRegistry } from "../plugins/registry.ts";
+import type { Activity } from "./activity.ts";
 import { RpcServer } from "./server.ts";
 
 export interface StartedServer {
@@ -23,9 +26,22 @@ export async function loadRegistry(config: ServerConfig): Promise<{ registry: Bu
   return { registry: buildRegistry(defs, config), files };
 }
 
-export async function startServer(config: ServerConfig): Promise<StartedServer> {
+export async function startServer(config: ServerConfig, activity?: Activity): Promise<StartedServer> {
   const { registry, files } = await loadRegistry(config);
-  const server = new RpcServer(registry.methods, config);
-  const address = await server.listen(config.host, config.port);
-  return { server, registry, address, files };
+  const hookTimeoutMs = config.supervision.hookTimeoutMs;
+  await runStartHooks(registry.hooked, hookTimeoutMs);
+  const server = new RpcServer(registry.methods, config, activity);
+  try {
+    const address = await server.listen(config.host, config.port);
+    return { server, registry, address, files };
+  } catch (error) {
+    await runStopHooks(registry.hooked, hookTimeoutMs);
+    throw error;
+  }
+}
+
+/** Drains every connection (or cuts them after graceMs), then runs the stop hooks. */
+export async function stopServer(started: StartedServer, config: ServerConfig, reason: string): Promise<void> {
+  await started.server.drain(reason, config.shutdown.graceMs);
+  await runStopHooks(started.registry.hooked, config.supervision.hookTimeoutMs);
 }
