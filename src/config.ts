@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BootError, describe } from "./errors.ts";
+import { DEFAULT_MAX_DEPTH } from "./protocol/envelope.ts";
 
 /** What rpc.config.ts exports. Every key is optional. */
 export interface ForkrpcConfig {
@@ -25,6 +26,12 @@ export interface ForkrpcConfig {
     readTimeoutMs?: number;
     /** Deepest JSON nesting accepted in a request. Default 512. */
     maxJsonDepth?: number;
+    /**
+     * Requests one connection may have sent and not yet been answered;
+     * beyond it the server stops reading that connection until answers are
+     * written. Default 1024.
+     */
+    maxPipelined?: number;
   };
   shutdown?: {
     /** How long a graceful stop may take before connections are cut. Default 30 s. */
@@ -82,7 +89,12 @@ export abstract class ServerConfig {
   abstract readonly pluginRoot: string;
   /** The config file that was loaded, if any. */
   abstract readonly configFile: string | undefined;
-  abstract readonly limits: { readonly maxFrameBytes: number; readonly readTimeoutMs: number; readonly maxJsonDepth: number };
+  abstract readonly limits: {
+    readonly maxFrameBytes: number;
+    readonly readTimeoutMs: number;
+    readonly maxJsonDepth: number;
+    readonly maxPipelined: number;
+  };
   abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number; readonly quietMs: number };
   abstract readonly accept: "shared" | "round-robin";
   abstract readonly pidFile: string | undefined;
@@ -122,6 +134,7 @@ const SCHEMA = {
     maxFrameBytes: int(1, 0xffffffff),
     readTimeoutMs: int(1, 2 ** 31 - 1),
     maxJsonDepth: int(1, 100_000),
+    maxPipelined: int(1, 1_000_000),
   },
   shutdown: {
     graceMs: int(0, 2 ** 31 - 1),
@@ -199,7 +212,8 @@ export function resolveConfig(
     limits: {
       maxFrameBytes: file.limits?.maxFrameBytes ?? 1024 * 1024,
       readTimeoutMs: file.limits?.readTimeoutMs ?? 10_000,
-      maxJsonDepth: file.limits?.maxJsonDepth ?? 512,
+      maxJsonDepth: file.limits?.maxJsonDepth ?? DEFAULT_MAX_DEPTH,
+      maxPipelined: file.limits?.maxPipelined ?? 1024,
     },
     shutdown: {
       graceMs: file.shutdown?.graceMs ?? 30_000,

@@ -25,11 +25,13 @@ export class FrameDecoder {
   readonly #prefix = Buffer.allocUnsafe(PREFIX_BYTES);
   #prefixHave = 0;
   /**
-   * The pieces of a body split across chunks, and its announced length
-   * (0: none in progress). Memory grows with bytes received, never with
-   * what the prefix claims: a 4-byte send cannot make us allocate 1 MiB.
+   * A body split across chunks is assembled in a buffer that grows by
+   * doubling as bytes arrive (0 length: none in progress). Memory follows
+   * bytes received, never what the prefix claims (a 4-byte send cannot make
+   * us allocate 1 MiB), nor the number of pieces (a body sent a byte at a
+   * time costs its size, not a Buffer object per byte).
    */
-  #parts: Buffer[] = [];
+  #body: Buffer | null = null;
   #bodyLength = 0;
   #bodyHave = 0;
   #fault: Fault | null = null;
@@ -96,18 +98,27 @@ export class FrameDecoder {
 
   #fillBody(chunk: Buffer, at: number): number {
     const take = Math.min(this.#bodyLength - this.#bodyHave, chunk.length - at);
-    this.#parts.push(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take));
-    this.#bodyHave += take;
-    if (this.#bodyHave === this.#bodyLength) {
-      // One copy, into a buffer of the body's exact size.
-      const body = Buffer.concat(this.#parts, this.#bodyLength);
-      this.#parts = [];
+    const need = this.#bodyHave + take;
+    let body = this.#body;
+    if (body === null || body.length < need) {
+      const grown = Buffer.allocUnsafe(Math.min(this.#bodyLength, Math.max(need, 2 * (body?.length ?? 0), MIN_BODY_BUFFER)));
+      if (body !== null) body.copy(grown, 0, 0, this.#bodyHave);
+      this.#body = body = grown;
+    }
+    chunk.copy(body, this.#bodyHave, at, at + take);
+    this.#bodyHave = need;
+    if (need === this.#bodyLength) {
+      // The buffer never outgrows bodyLength, so it is now exactly the body.
+      this.#body = null;
       this.#bodyLength = 0;
-      this.#onFrame(body, 0, body.length);
+      this.#onFrame(body, 0, need);
     }
     return at + take;
   }
 }
+
+/** The first buffer for a split body (or the whole body, when smaller). */
+const MIN_BODY_BUFFER = 16 * 1024;
 
 /**
  * Encodes JSON texts as consecutive frames in one buffer, so a batch of

@@ -1,26 +1,21 @@
 /**
  * One client connection: bytes in, frames, requests, answers, bytes out.
  *
- * Ordering: answers to requests without an id leave in arrival order (a
- * FIFO of slots, used only while an earlier one is still running); answers
- * to requests with an id leave as soon as they are ready.
- * Writes: answers produced while handling one read, or completing in one
- * turn of the event loop, leave together in a single write.
+ * Answers leave in the order answers.ts keeps; those produced while handling
+ * one read, or completing in one turn of the event loop, leave in a single
+ * write. Reading pauses while the client does not read its answers, or owes
+ * us more than limits.maxPipelined answers, so one client cannot grow the
+ * worker's memory without bound.
  */
 import type { Socket } from "node:net";
 import { encodeFrames, FrameDecoder } from "../protocol/frame.ts";
-import {
-  encodeError,
-  encodeGoaway,
-  isRejected,
-  parseRequest,
-  type RequestEnvelope,
-  type RequestId,
-} from "../protocol/envelope.ts";
-import type { Fault } from "../protocol/codes.ts";
+import { encodeError, encodeGoaway, isRejected, parseRequest } from "../protocol/envelope.ts";
+import { fault, type Fault } from "../protocol/codes.ts";
 import type { Registry } from "../plugins/registry.ts";
-import type { Peer, RpcContext } from "./context.ts";
+import type { Peer } from "./context.ts";
 import type { Activity } from "./activity.ts";
+import { AnswerQueue } from "./answers.ts";
+import { RequestContext, type ContextOwner } from "./request-context.ts";
 import { dispatch } from "./dispatch.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
@@ -29,19 +24,14 @@ export interface ConnectionLimits {
   readonly maxFrameBytes: number;
   readonly readTimeoutMs: number;
   readonly maxJsonDepth: number;
+  readonly maxPipelined: number;
   readonly goawayLingerMs: number;
   readonly quietMs: number;
 }
 
-const CLOSED = new DOMException("the client closed the connection", "AbortError");
-
 /** How long a peer has to close its side after we closed ours. */
 const CLOSE_WAIT_MS = 5_000;
-
-/** A place in the answer order of requests without an id. */
-interface Slot {
-  text: string | undefined;
-}
+const UNAVAILABLE = fault("UNAVAILABLE", "server is going away; the request was not run");
 
 const enum State {
   Open,
@@ -51,26 +41,7 @@ const enum State {
   GoneAway,
 }
 
-class RequestContext implements RpcContext {
-  readonly method: string;
-  readonly id: RequestId | undefined;
-  readonly meta: Readonly<Record<string, unknown>>;
-  readonly #conn: Connection;
-  constructor(req: RequestEnvelope, conn: Connection) {
-    this.method = req.method;
-    this.id = req.id;
-    this.meta = req.meta;
-    this.#conn = conn;
-  }
-  get peer(): Peer {
-    return this.#conn.peer;
-  }
-  get signal(): AbortSignal {
-    return this.#conn.signal;
-  }
-}
-
-export class Connection {
+export class Connection implements ContextOwner {
   readonly peer: Peer;
   readonly #socket: Socket;
   readonly #methods: Registry;
@@ -78,39 +49,38 @@ export class Connection {
   readonly #decoder: FrameDecoder;
   readonly #onClosed: (conn: Connection) => void;
   readonly #activity: Activity;
-  #batch: string[] = [];
+  readonly #answers = new AnswerQueue();
+  /** Contexts whose handler asked for a signal and has not answered yet. */
+  readonly #watching = new Set<RequestContext>();
   #flushQueued = false;
-  readonly #fifo: Slot[] = [];
-  #fifoHead = 0;
-  #inflight = 0;
+  #running = 0;
   #usedIds = false;
   #state = State.Open;
-  /** False once nothing more is read: after a framing fault, a read timeout or our end. */
+  #drainReason = "";
+  /** Whether we still take requests: false after a fault, a read timeout, a drain deadline, or our end. */
   #reading = true;
+  /** Why reading is paused for now (the client is slow to read, or owes too many answers). */
+  #backpressured = false;
+  #tooManyOwed = false;
+  #paused = false;
   /** Close as soon as nothing is owed (the client ended, or a read timed out). */
   #closeWhenIdle = false;
+  #lingerOver = false;
   #ended = false;
-  /** The client has closed (FIN or gone): a signal first asked for now starts aborted. */
+  /** The client has closed (FIN or gone): signals asked for from now on start aborted. */
   #closed = false;
   /** A framing fault to answer once everything before it is answered. */
   #fatal: Fault | null = null;
-  #abort: AbortController | null = null;
   #frames = 0;
   #partialSince = 0;
-  #readTimer: NodeJS.Timeout | null = null;
-  #lingerTimer: NodeJS.Timeout | null = null;
   /** When bytes last came in or went out (for the quiet period of a drain). */
   #lastActivity = performance.now();
+  #readTimer: NodeJS.Timeout | null = null;
+  #lingerTimer: NodeJS.Timeout | null = null;
   #quietTimer: NodeJS.Timeout | null = null;
-  #backpressured = false;
+  #closeWaitTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    socket: Socket,
-    methods: Registry,
-    limits: ConnectionLimits,
-    activity: Activity,
-    onClosed: (conn: Connection) => void,
-  ) {
+  constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, activity: Activity, onClosed: (conn: Connection) => void) {
     this.#socket = socket;
     this.#activity = activity;
     this.#methods = methods;
@@ -127,36 +97,36 @@ export class Connection {
     socket.on("error", () => {});
   }
 
-  /** Aborted when the connection closes. Created on first use (already aborted if closed). */
-  get signal(): AbortSignal {
-    if (this.#abort === null) {
-      this.#abort = new AbortController();
-      if (this.#closed) this.#abort.abort(CLOSED);
-    }
-    return this.#abort.signal;
+  /** The client has gone (or half-closed): what a request's signal reports. */
+  get clientGone(): boolean {
+    return this.#closed;
   }
 
-  /** Requests received and not yet answered. */
-  get inflight(): number {
-    return this.#inflight;
+  /** Requests whose handler is still running. */
+  get running(): number {
+    return this.#running;
+  }
+
+  watch(ctx: RequestContext): void {
+    this.#watching.add(ctx);
+  }
+
+  unwatch(ctx: RequestContext): void {
+    this.#watching.delete(ctx);
   }
 
   /**
    * Starts going away: answer every request already received, then close
    * at a moment when nothing is owed. A connection that used ids is told
    * first with a goaway, and requests after it are answered UNAVAILABLE.
+   * One that did not is closed once quiet, or after goawayLingerMs at most.
    */
   drain(reason: string): void {
     if (this.#state !== State.Open) return;
     this.#state = State.Draining;
-    if (this.#usedIds) {
-      this.#state = State.GoneAway;
-      this.#batch.push(encodeGoaway(reason));
-      this.#lingerTimer = setTimeout(() => {
-        this.#lingerTimer = null;
-        this.#closeIfIdle();
-      }, this.#limits.goawayLingerMs);
-    }
+    this.#drainReason = reason;
+    if (this.#usedIds) this.#goAway();
+    this.#lingerTimer = setTimeout(this.#onLingerOver, this.#limits.goawayLingerMs);
     this.#flush();
   }
 
@@ -165,94 +135,71 @@ export class Connection {
     this.#socket.destroy();
   }
 
+  #goAway(): void {
+    this.#state = State.GoneAway;
+    this.#answers.notice(encodeGoaway(this.#drainReason));
+  }
+
+  readonly #onLingerOver = (): void => {
+    this.#lingerTimer = null;
+    this.#lingerOver = true;
+    // A client without ids that never goes quiet: stop taking its requests.
+    if (this.#state === State.Draining) this.#stopReading();
+    this.#closeIfIdle();
+  };
+
   #onData(chunk: Buffer): void {
     if (!this.#reading) return;
     this.#lastActivity = performance.now();
     try {
       const framesBefore = this.#frames;
-      const fault = this.#decoder.push(chunk);
-      if (fault !== null) this.#fail(fault);
+      const bad = this.#decoder.push(chunk);
+      if (bad !== null) this.#fail(bad);
       else this.#watchPartialFrame(framesBefore);
       this.#flush();
     } catch (error) {
-      // Only a bug of ours lands here: lose this connection, not the worker.
-      log.error(`connection from ${this.peer.address}:${this.peer.port} dropped: ${describe(error)}`);
-      this.#socket.destroy();
+      this.#lost(error);
     }
   }
 
   #onFrame(buf: Buffer, start: number, end: number): void {
     this.#frames++;
     const req = parseRequest(buf, this.#limits.maxJsonDepth, start, end);
-    if (isRejected(req)) {
-      if (req.id !== undefined) this.#usedIds = true;
-      this.#answer(encodeError(req.fault, req.id), req.id);
-      return;
+    const hasId = req.id !== undefined;
+    if (hasId && !this.#usedIds) {
+      this.#usedIds = true;
+      // Its first id arrived while draining: it can be told now.
+      if (this.#state === State.Draining) this.#goAway();
     }
-    if (req.id !== undefined) this.#usedIds = true;
-    if (this.#state === State.GoneAway) {
-      const unavailable = { code: "UNAVAILABLE", message: "server is going away; the request was not run" };
-      this.#answer(encodeError(unavailable, req.id), req.id);
-      return;
-    }
+    if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
+    if (this.#state === State.GoneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
+
+    const ctx = new RequestContext(req, this);
     const activity = this.#activity;
-    const outcome = dispatch(this.#methods, req, new RequestContext(req, this), activity);
+    const outcome = dispatch(this.#methods, req, ctx, activity);
     if (typeof outcome === "string") {
-      this.#answer(outcome, req.id);
+      ctx.done();
+      activity.served++;
+      this.#answers.now(outcome, hasId);
       return;
     }
-    this.#inflight++;
+    this.#running++;
+    const slot = this.#answers.expect(hasId);
     const running = activity.begin(req.method, req.id);
-    if (req.id !== undefined) {
-      outcome.then((text) => {
-        activity.end(running);
-        this.#answerLater(text);
-      }, this.#lost);
-    } else {
-      const slot: Slot = { text: undefined };
-      this.#fifo.push(slot);
-      outcome.then((text) => {
-        activity.end(running);
-        slot.text = text;
-        this.#answerLater(undefined);
-      }, this.#lost);
-    }
+    outcome.then((text) => {
+      ctx.done();
+      activity.end(running);
+      activity.served++;
+      this.#running--;
+      this.#answers.fill(slot, text);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        setImmediate(this.#flushLater);
+      }
+    }, this.#lost);
   }
 
-  /** Queues an answer produced synchronously. */
-  #answer(text: string, id: RequestId | undefined): void {
-    this.#activity.served++;
-    if (id !== undefined || this.#fifoHead === this.#fifo.length) this.#batch.push(text);
-    else this.#fifo.push({ text });
-  }
-
-  /** Takes an asynchronous answer (text for id requests; undefined when a slot was filled). */
-  #answerLater(text: string | undefined): void {
-    this.#inflight--;
-    this.#activity.served++;
-    if (text !== undefined) this.#batch.push(text);
-    else this.#releaseSlots();
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      setImmediate(this.#flushLater);
-    }
-  }
-
-  #releaseSlots(): void {
-    const fifo = this.#fifo;
-    while (this.#fifoHead < fifo.length) {
-      const slot = fifo[this.#fifoHead] as Slot;
-      if (slot.text === undefined) break;
-      this.#batch.push(slot.text);
-      this.#fifoHead++;
-    }
-    if (this.#fifoHead === fifo.length) {
-      fifo.length = 0;
-      this.#fifoHead = 0;
-    }
-  }
-
-  /** dispatch() never rejects; if a bug made it, drop this connection, never the worker. */
+  /** dispatch() never rejects and #onData never throws; if a bug made them, drop this connection, never the worker. */
   readonly #lost = (error: unknown): void => {
     log.error(`connection from ${this.peer.address}:${this.peer.port} dropped: ${describe(error)}`);
     this.#socket.destroy();
@@ -264,61 +211,73 @@ export class Connection {
   };
 
   #flush(): void {
-    if (this.#batch.length > 0) {
-      const batch = this.#batch;
-      this.#batch = [];
+    if (this.#answers.hasBatch && !this.#ended) {
+      const texts = this.#answers.take();
       if (!this.#socket.destroyed) {
         this.#lastActivity = performance.now();
-        const ok = this.#socket.write(encodeFrames(batch));
-        if (!ok && !this.#backpressured) {
-          // The client is not reading: stop reading its requests until it does.
-          this.#backpressured = true;
-          this.#socket.pause();
-        }
+        // false: the client is not reading; stop reading its requests until it does.
+        if (!this.#socket.write(encodeFrames(texts))) this.#backpressured = true;
       }
     }
+    this.#tooManyOwed = this.#answers.owed >= (this.#tooManyOwed ? this.#limits.maxPipelined / 2 : this.#limits.maxPipelined);
+    this.#updateReading();
     this.#closeIfIdle();
   }
 
   #onDrain(): void {
-    if (!this.#backpressured) return;
     this.#backpressured = false;
-    if (this.#reading) this.#socket.resume();
+    this.#updateReading();
+  }
+
+  /** Pauses or resumes the socket to match why we may not read now. */
+  #updateReading(): void {
+    const pause = !this.#reading || this.#backpressured || this.#tooManyOwed;
+    if (pause === this.#paused || this.#ended) return;
+    this.#paused = pause;
+    if (pause) {
+      this.#socket.pause();
+      // Time we chose not to read is not the client's slowness.
+      this.#stopReadTimer();
+    } else {
+      this.#socket.resume();
+      if (this.#decoder.midFrame) this.#armReadTimer(true);
+    }
   }
 
   /** A framing fault: stop reading, answer it after everything owed, then close. */
-  #fail(fault: Fault): void {
-    this.#fatal = fault;
+  #fail(bad: Fault): void {
+    this.#fatal = bad;
     this.#stopReading();
   }
 
   #stopReading(): void {
     this.#reading = false;
     this.#stopReadTimer();
-    this.#socket.pause();
+    this.#updateReading();
   }
 
   #closeIfIdle(): void {
-    if (this.#inflight > 0 || this.#ended || this.#socket.destroyed) return;
+    if (this.#running > 0 || this.#ended || this.#socket.destroyed) return;
     const close =
       this.#fatal !== null ||
       this.#closeWhenIdle ||
-      (this.#state === State.Draining && this.#quietEnough()) ||
-      (this.#state === State.GoneAway && this.#lingerTimer === null);
+      (this.#state === State.Draining && (this.#lingerOver || this.#quietEnough())) ||
+      (this.#state === State.GoneAway && this.#lingerOver);
     if (!close) return;
     this.#ended = true;
-    this.#stopReading();
-    if (this.#fatal === null) {
-      this.#socket.end();
-      // A polite close: keep reading (and discarding) so the peer's FIN is
-      // seen and the socket closes at once. After a fault the peer may still
-      // be flooding us: stay paused and let CLOSE_WAIT_MS end it.
-      this.#socket.resume();
-    } else {
-      this.#socket.end(encodeFrames([encodeError(this.#fatal, undefined)]));
-    }
-    // One that never closes its side is cut after CLOSE_WAIT_MS.
-    setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS).unref();
+    this.#reading = false;
+    this.#stopReadTimer();
+    // Whatever is still batched goes out first, then the fault, then our FIN.
+    const texts = this.#answers.take();
+    if (this.#fatal !== null) texts.push(encodeError(this.#fatal, undefined));
+    if (texts.length > 0) this.#socket.end(encodeFrames(texts));
+    else this.#socket.end();
+    // A polite close keeps reading (and discarding) so the peer's FIN is
+    // seen and the socket closes at once. After a fault the peer may still be
+    // flooding us: it stays paused. Either way CLOSE_WAIT_MS is the limit.
+    if (this.#fatal === null) this.#socket.resume();
+    else this.#socket.pause();
+    this.#closeWaitTimer = setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS);
   }
 
   /**
@@ -331,12 +290,10 @@ export class Connection {
   #quietEnough(): boolean {
     const quietFor = performance.now() - this.#lastActivity;
     if (quietFor >= this.#limits.quietMs) return true;
-    if (this.#quietTimer === null) {
-      this.#quietTimer = setTimeout(() => {
-        this.#quietTimer = null;
-        this.#closeIfIdle();
-      }, this.#limits.quietMs - quietFor + 1);
-    }
+    this.#quietTimer ??= setTimeout(() => {
+      this.#quietTimer = null;
+      this.#closeIfIdle();
+    }, this.#limits.quietMs - quietFor + 1);
     return false;
   }
 
@@ -345,21 +302,24 @@ export class Connection {
     // side. Most clients that send FIN have closed for good, so handlers are
     // told (ctx.signal) they may stop; one that ignores it is still answered,
     // for the rare client that half-closes and waits.
-    this.#closed = true;
-    this.#abort?.abort(CLOSED);
+    this.#clientGone();
     this.#closeWhenIdle = true;
-    this.#closeIfIdle();
+    this.#flush();
   }
 
   #onClose(): void {
     this.#ended = true;
     this.#reading = false;
     this.#stopReadTimer();
-    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
-    if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
-    this.#closed = true;
-    this.#abort?.abort(CLOSED);
+    for (const timer of [this.#lingerTimer, this.#quietTimer, this.#closeWaitTimer]) if (timer !== null) clearTimeout(timer);
+    this.#clientGone();
     this.#onClosed(this);
+  }
+
+  #clientGone(): void {
+    this.#closed = true;
+    for (const ctx of this.#watching) ctx.abort();
+    this.#watching.clear();
   }
 
   /** Arms the read timeout while a frame is partly received. */
@@ -368,19 +328,23 @@ export class Connection {
       this.#partialSince = 0;
       return;
     }
-    if (this.#partialSince === 0 || this.#frames !== framesBefore) this.#partialSince = performance.now();
+    this.#armReadTimer(this.#partialSince === 0 || this.#frames !== framesBefore);
+  }
+
+  #armReadTimer(restart: boolean): void {
+    if (restart) this.#partialSince = performance.now();
     this.#readTimer ??= setTimeout(this.#onReadTimeout, this.#limits.readTimeoutMs);
   }
 
   readonly #onReadTimeout = (): void => {
     this.#readTimer = null;
-    if (!this.#decoder.midFrame || !this.#reading) return;
+    if (!this.#decoder.midFrame || !this.#reading || this.#paused) return;
     const waited = performance.now() - this.#partialSince;
     if (waited >= this.#limits.readTimeoutMs) {
       // Too slow to finish a frame: read nothing more, answer what is owed, close.
       this.#closeWhenIdle = true;
       this.#stopReading();
-      this.#closeIfIdle();
+      this.#flush();
     } else {
       this.#readTimer = setTimeout(this.#onReadTimeout, this.#limits.readTimeoutMs - waited);
     }

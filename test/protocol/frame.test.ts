@@ -293,3 +293,28 @@ test("property: encodeFrames/encodeFrame round-trip through the decoder (any Uni
     { numRuns: 150 },
   );
 });
+
+test("a body sent a byte at a time costs memory in proportion to its size, not to the number of pieces", () => {
+  const size = 100_000;
+  const body = Buffer.alloc(size, 0x61);
+  const stream = frameOf(body);
+  const { decoder, bodies } = collecting();
+  const original = Buffer.allocUnsafe;
+  let allocated = 0;
+  let largest = 0;
+  Buffer.allocUnsafe = ((n: number) => {
+    allocated += n;
+    largest = Math.max(largest, n);
+    return original(n);
+  }) as typeof Buffer.allocUnsafe;
+  try {
+    for (let i = 0; i < stream.length; i++) decoder.push(stream.subarray(i, i + 1));
+  } finally {
+    Buffer.allocUnsafe = original;
+  }
+  assert.equal(bodies.length, 1);
+  assert.ok(bodies[0]!.equals(body));
+  assert.equal(largest, size, "the last buffer is exactly the body");
+  // Doubling: all buffers together stay within 2x the body (plus the first 16 KB).
+  assert.ok(allocated <= 2 * size + 16 * 1024, `allocated ${allocated} bytes for a ${size}-byte body`);
+});

@@ -1,0 +1,58 @@
+/**
+ * The RpcContext a handler receives. Its signal is made only when a handler
+ * asks for it, and belongs to that one request: when the request is
+ * answered the connection forgets it, so listeners added by finished
+ * requests do not pile up on a long-lived connection.
+ */
+import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
+import type { Peer, RpcContext } from "./context.ts";
+
+const CLIENT_GONE = new DOMException("the client closed the connection", "AbortError");
+
+/** What a context needs from its connection. */
+export interface ContextOwner {
+  readonly peer: Peer;
+  readonly clientGone: boolean;
+  watch(ctx: RequestContext): void;
+  unwatch(ctx: RequestContext): void;
+}
+
+export class RequestContext implements RpcContext {
+  readonly method: string;
+  readonly id: RequestId | undefined;
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly #owner: ContextOwner;
+  #controller: AbortController | null = null;
+  #answered = false;
+
+  constructor(req: RequestEnvelope, owner: ContextOwner) {
+    this.method = req.method;
+    this.id = req.id;
+    this.meta = req.meta;
+    this.#owner = owner;
+  }
+
+  get peer(): Peer {
+    return this.#owner.peer;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#owner.clientGone) this.#controller.abort(CLIENT_GONE);
+      else if (!this.#answered) this.#owner.watch(this);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The client went away while this request ran. */
+  abort(): void {
+    this.#controller?.abort(CLIENT_GONE);
+  }
+
+  /** The request is answered: its signal no longer needs watching. */
+  done(): void {
+    this.#answered = true;
+    if (this.#controller !== null) this.#owner.unwatch(this);
+  }
+}
