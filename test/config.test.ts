@@ -41,7 +41,7 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     plugins: ["plugins/**/*.{ts,js}"],
     pluginRoot: "/some/cwd",
     configFile: undefined,
-    limits: { maxFrameBytes: 1048576, readTimeoutMs: 10000, maxJsonDepth: 512 },
+    limits: { maxFrameBytes: 1048576, readTimeoutMs: 10000, maxJsonDepth: 512, maxPipelined: 1024 },
     shutdown: { graceMs: 30000, goawayLingerMs: 1000, quietMs: 100 },
     accept: "shared",
     pidFile: undefined,
@@ -85,7 +85,7 @@ test("values from the file win over the defaults", () => {
       port: 0,
       workers: 0,
       plugins: ["handlers/*.ts"],
-      limits: { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10 },
+      limits: { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3 },
       shutdown: { graceMs: 0, goawayLingerMs: 5, quietMs: 7 },
     },
     "test",
@@ -95,14 +95,14 @@ test("values from the file win over the defaults", () => {
   assert.equal(config.port, 0);
   assert.equal(config.workers, 0);
   assert.deepEqual(config.plugins, ["handlers/*.ts"]);
-  assert.deepEqual(config.limits, { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10 });
+  assert.deepEqual(config.limits, { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3 });
   assert.deepEqual(config.shutdown, { graceMs: 0, goawayLingerMs: 5, quietMs: 7 });
   assert.equal(config.configFile, "/app/rpc.config.ts");
 });
 
 test("a partial limits block keeps the other defaults", () => {
   const config = resolveConfig({ limits: { readTimeoutMs: 5 } }, {}, undefined, "/cwd");
-  assert.deepEqual(config.limits, { maxFrameBytes: 1048576, readTimeoutMs: 5, maxJsonDepth: 512 });
+  assert.deepEqual(config.limits, { maxFrameBytes: 1048576, readTimeoutMs: 5, maxJsonDepth: 512, maxPipelined: 1024 });
 });
 
 test("command-line overrides win over the file", () => {
