@@ -8,6 +8,9 @@ import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BootError, describe } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH } from "./protocol/envelope.ts";
+import type { AccessLogOptions } from "./middleware/access-log.ts";
+import type { AuthOptions } from "./middleware/auth.ts";
+import type { MiddlewareFn } from "./middleware/types.ts";
 
 /** What rpc.config.ts exports. Every key is optional. */
 export interface ForkrpcConfig {
@@ -32,6 +35,10 @@ export interface ForkrpcConfig {
      * written. Default 1024.
      */
     maxPipelined?: number;
+    /** Requests running at once on one connection; past it RESOURCE_EXHAUSTED (0: no limit). Default 0. */
+    maxInflightPerConnection?: number;
+    /** Requests running at once in one worker; past it RESOURCE_EXHAUSTED (0: no limit). Default 0. */
+    maxInflightPerWorker?: number;
   };
   shutdown?: {
     /** How long a graceful stop may take before connections are cut. Default 30 s. */
@@ -49,6 +56,22 @@ export interface ForkrpcConfig {
   accept?: "shared" | "round-robin";
   /** File the master writes its pid to, for `forkrpc reload` and `forkrpc stop`. */
   pidFile?: string;
+  /** Middleware for every method, outermost first (after access log and auth). */
+  middleware?: MiddlewareFn[];
+  /** Token auth on every method not marked `public`; absent: no auth. */
+  auth?: AuthOptions;
+  /** Structured access log (pino); false or absent: none. */
+  accessLog?: boolean | AccessLogOptions;
+  deadline?: {
+    /** Deadline of every request that sets none smaller (ms; 0: none). Default 0. */
+    defaultTimeoutMs?: number;
+  };
+  introspection?: {
+    /** Serve rpc.discover. Default true. */
+    discover?: boolean;
+    /** Serve rpc.health. Default true. */
+    health?: boolean;
+  };
   supervision?: {
     /** A worker whose event loop is blocked this long is killed and replaced. Default 30 s. */
     workerTimeoutMs?: number;
@@ -94,7 +117,14 @@ export abstract class ServerConfig {
     readonly readTimeoutMs: number;
     readonly maxJsonDepth: number;
     readonly maxPipelined: number;
+    readonly maxInflightPerConnection: number;
+    readonly maxInflightPerWorker: number;
   };
+  abstract readonly middleware: readonly MiddlewareFn[];
+  abstract readonly auth: AuthOptions | undefined;
+  abstract readonly accessLog: boolean | AccessLogOptions;
+  abstract readonly deadline: { readonly defaultTimeoutMs: number };
+  abstract readonly introspection: { readonly discover: boolean; readonly health: boolean };
   abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number; readonly quietMs: number };
   abstract readonly accept: "shared" | "round-robin";
   abstract readonly pidFile: string | undefined;
@@ -120,6 +150,33 @@ const int = (min: number, max: number): Check => (v) =>
 const nonEmptyString: Check = (v) => (typeof v === "string" && v !== "" ? null : "a non-empty string");
 const oneOf = (...values: string[]): Check => (v) =>
   typeof v === "string" && values.includes(v) ? null : `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`;
+const bool: Check = (v) => (typeof v === "boolean" ? null : "true or false");
+const functions: Check = (v) => (Array.isArray(v) && v.every((f) => typeof f === "function") ? null : "an array of middleware functions");
+const authCheck: Check = (v) => {
+  const want = "{ tokens?: string[] | Record<token, principal>, verify?: (token, ctx) => principal | null }";
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
+  const { tokens, verify, ...rest } = v as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return `${want} (unknown key "${Object.keys(rest)[0]}")`;
+  if (verify !== undefined && typeof verify !== "function") return want;
+  if (tokens === undefined) return verify === undefined ? `${want} (give tokens or verify)` : null;
+  if (Array.isArray(tokens)) return tokens.every((t) => typeof t === "string" && t !== "") ? null : want;
+  if (tokens === null || typeof tokens !== "object") return want;
+  return Object.values(tokens).every((p) => p !== null && typeof p === "object" && !Array.isArray(p)) ? null : want;
+};
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
+const accessLogCheck: Check = (v) => {
+  const want = 'true, false, or { level?: "info" | ..., sampleRate?: 0..1, params?: boolean }';
+  if (typeof v === "boolean") return null;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
+  for (const [key, value] of Object.entries(v)) {
+    const ok =
+      (key === "level" && LEVELS.includes(value as string)) ||
+      (key === "sampleRate" && typeof value === "number" && value >= 0 && value <= 1) ||
+      (key === "params" && typeof value === "boolean");
+    if (!ok) return `${want} (bad "${key}")`;
+  }
+  return null;
+};
 const patterns: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === "string" && p !== "")
     ? null
@@ -135,6 +192,8 @@ const SCHEMA = {
     readTimeoutMs: int(1, 2 ** 31 - 1),
     maxJsonDepth: int(1, 100_000),
     maxPipelined: int(1, 1_000_000),
+    maxInflightPerConnection: int(0, 1_000_000),
+    maxInflightPerWorker: int(0, 10_000_000),
   },
   shutdown: {
     graceMs: int(0, 2 ** 31 - 1),
@@ -143,6 +202,11 @@ const SCHEMA = {
   },
   accept: oneOf("shared", "round-robin"),
   pidFile: nonEmptyString,
+  middleware: functions,
+  auth: authCheck,
+  accessLog: accessLogCheck,
+  deadline: { defaultTimeoutMs: int(0, 2 ** 31 - 1) },
+  introspection: { discover: bool, health: bool },
   supervision: {
     workerTimeoutMs: int(100, 2 ** 31 - 1),
     heartbeatMs: int(10, 60_000),
@@ -214,7 +278,14 @@ export function resolveConfig(
       readTimeoutMs: file.limits?.readTimeoutMs ?? 10_000,
       maxJsonDepth: file.limits?.maxJsonDepth ?? DEFAULT_MAX_DEPTH,
       maxPipelined: file.limits?.maxPipelined ?? 1024,
+      maxInflightPerConnection: file.limits?.maxInflightPerConnection ?? 0,
+      maxInflightPerWorker: file.limits?.maxInflightPerWorker ?? 0,
     },
+    middleware: file.middleware ?? [],
+    auth: file.auth,
+    accessLog: file.accessLog ?? false,
+    deadline: { defaultTimeoutMs: file.deadline?.defaultTimeoutMs ?? 0 },
+    introspection: { discover: file.introspection?.discover ?? true, health: file.introspection?.health ?? true },
     shutdown: {
       graceMs: file.shutdown?.graceMs ?? 30_000,
       goawayLingerMs: file.shutdown?.goawayLingerMs ?? 1_000,

@@ -5,15 +5,23 @@
 export type Level = "debug" | "info" | "warn" | "error";
 
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-let threshold = ORDER[(process.env.FORKRPC_LOG_LEVEL as Level) ?? "info"] ?? ORDER.info;
+let threshold = thresholdOf(process.env.FORKRPC_LOG_LEVEL);
 let role = "master";
 
 export function setLogRole(name: string): void {
   role = name;
 }
 
+/**
+ * The threshold a level name stands for; info for anything unknown. Own keys
+ * only: "constructor" or "toString" must not pick up Object.prototype.
+ */
+export function thresholdOf(name: string | undefined): number {
+  return name !== undefined && Object.hasOwn(ORDER, name) ? ORDER[name as Level] : ORDER.info;
+}
+
 export function setLogLevel(level: Level): void {
-  threshold = ORDER[level];
+  threshold = thresholdOf(level);
 }
 
 function write(level: Level, message: string): void {

@@ -41,10 +41,22 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     plugins: ["plugins/**/*.{ts,js}"],
     pluginRoot: "/some/cwd",
     configFile: undefined,
-    limits: { maxFrameBytes: 1048576, readTimeoutMs: 10000, maxJsonDepth: 512, maxPipelined: 1024 },
+    limits: {
+      maxFrameBytes: 1048576,
+      readTimeoutMs: 10000,
+      maxJsonDepth: 512,
+      maxPipelined: 1024,
+      maxInflightPerConnection: 0,
+      maxInflightPerWorker: 0,
+    },
     shutdown: { graceMs: 30000, goawayLingerMs: 1000, quietMs: 100 },
     accept: "shared",
     pidFile: undefined,
+    middleware: [],
+    auth: undefined,
+    accessLog: false,
+    deadline: { defaultTimeoutMs: 0 },
+    introspection: { discover: true, health: true },
     supervision: SUPERVISION_DEFAULTS,
   });
   assert.deepEqual(SUPERVISION_DEFAULTS, {
@@ -85,7 +97,7 @@ test("values from the file win over the defaults", () => {
       port: 0,
       workers: 0,
       plugins: ["handlers/*.ts"],
-      limits: { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3 },
+      limits: { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3, maxInflightPerConnection: 0, maxInflightPerWorker: 0 },
       shutdown: { graceMs: 0, goawayLingerMs: 5, quietMs: 7 },
     },
     "test",
@@ -95,14 +107,21 @@ test("values from the file win over the defaults", () => {
   assert.equal(config.port, 0);
   assert.equal(config.workers, 0);
   assert.deepEqual(config.plugins, ["handlers/*.ts"]);
-  assert.deepEqual(config.limits, { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3 });
+  assert.deepEqual(config.limits, { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3, maxInflightPerConnection: 0, maxInflightPerWorker: 0 });
   assert.deepEqual(config.shutdown, { graceMs: 0, goawayLingerMs: 5, quietMs: 7 });
   assert.equal(config.configFile, "/app/rpc.config.ts");
 });
 
 test("a partial limits block keeps the other defaults", () => {
   const config = resolveConfig({ limits: { readTimeoutMs: 5 } }, {}, undefined, "/cwd");
-  assert.deepEqual(config.limits, { maxFrameBytes: 1048576, readTimeoutMs: 5, maxJsonDepth: 512, maxPipelined: 1024 });
+  assert.deepEqual(config.limits, {
+    maxFrameBytes: 1048576,
+    readTimeoutMs: 5,
+    maxJsonDepth: 512,
+    maxPipelined: 1024,
+    maxInflightPerConnection: 0,
+    maxInflightPerWorker: 0,
+  });
 });
 
 test("command-line overrides win over the file", () => {

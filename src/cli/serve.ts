@@ -8,6 +8,7 @@ import { loadConfig, type ConfigOverrides } from "../config.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
+import { pluginMethodCount } from "../plugins/introspection.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 
 export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...] [--pid-file FILE]
@@ -64,7 +65,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     setLogRole("server");
     await runWorker(config, {
       onReady: ({ address, registry }) =>
-        announce({ host: address.address, port: address.port, workers: 0, methods: registry.methods.size }),
+        announce({ host: address.address, port: address.port, workers: 0, methods: pluginMethodCount(registry.methods) }),
     });
     return undefined;
   }

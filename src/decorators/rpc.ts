@@ -5,18 +5,27 @@
  */
 import { injectable } from "tsyringe";
 import type { RpcContext } from "../server/context.ts";
+import type { StandardSchema } from "../middleware/validation.ts";
+import { callerFile } from "./caller-file.ts";
 
 export interface RpcOptions {
   /** The reply type sent in the response's `out`; defaults to the method name. */
   readonly out?: string;
   /** A sentence for humans and for introspection. */
   readonly description?: string;
+  /** Longest time the method may take; the request's meta.timeoutMs or the config default may lower it. */
+  readonly timeoutMs?: number;
+  /** A Standard Schema (zod, valibot, ...): bad params answer INVALID_PARAMS; handle() gets the parsed value. */
+  readonly params?: StandardSchema;
+  /** Skip auth for this method. */
+  readonly public?: boolean;
+  /** Scopes the caller's principal must have (auth), else PERMISSION_DENIED. */
+  readonly scopes?: readonly string[];
 }
 
-export interface RpcMethodMeta {
+export interface RpcMethodMeta extends RpcOptions {
   readonly name: string;
   readonly out: string;
-  readonly description?: string;
 }
 
 /** The shape every handler class has. */
@@ -26,12 +35,20 @@ export interface RpcHandler<P = any, R = unknown> {
 
 export type HandlerClass = new (...args: any[]) => RpcHandler;
 
+/** One application of @Rpc to a class. */
+export interface RpcDecoration {
+  readonly meta: RpcMethodMeta;
+  /** Absolute path of the file whose code applied the decorator; undefined when the stack did not say. */
+  readonly file: string | undefined;
+}
+
 // Symbol.for keys: metadata stays readable even when a plugin resolves a
 // second copy of this module.
-const META = Symbol.for("forkrpc.rpc.meta");
+const DECORATIONS = Symbol.for("forkrpc.rpc.decorations");
 const SEEN = Symbol.for("forkrpc.rpc.seen");
 
 type Registry = { [SEEN]?: HandlerClass[] };
+type Decorated = { [DECORATIONS]: RpcDecoration[] };
 
 /**
  * Declares a handler class for the method `name`.
@@ -43,19 +60,32 @@ type Registry = { [SEEN]?: HandlerClass[] };
  * }
  */
 export function Rpc(name: string, options: RpcOptions = {}) {
-  return <T extends HandlerClass>(target: T): void => {
-    const meta: RpcMethodMeta = { name, out: options.out ?? name, description: options.description };
-    Object.defineProperty(target, META, { value: meta, enumerable: false });
+  const decorate = <T extends HandlerClass>(target: T): void => {
+    const meta: RpcMethodMeta = { ...options, name, out: options.out ?? name };
+    const decoration: RpcDecoration = { meta, file: callerFile(decorate) };
+    const earlier = rpcDecorationsOf(target);
+    if (earlier.length > 0) {
+      // Applied twice: recorded, so that loading can refuse it with the names of both.
+      (earlier as RpcDecoration[]).push(decoration);
+      return;
+    }
+    Object.defineProperty(target, DECORATIONS, { value: [decoration], enumerable: false });
     injectable()(target);
     const seen = ((globalThis as Registry)[SEEN] ??= []);
     seen.push(target);
   };
+  return decorate;
 }
 
-/** The @Rpc metadata of a class, if it has any of its own. */
+/** Every @Rpc applied to a class itself (not inherited), in the order they ran. */
+export function rpcDecorationsOf(value: unknown): readonly RpcDecoration[] {
+  if (typeof value !== "function" || !Object.hasOwn(value, DECORATIONS)) return [];
+  return (value as unknown as Decorated)[DECORATIONS];
+}
+
+/** The @Rpc metadata of a class, if it has any of its own (the first applied, when there are several). */
 export function rpcMetaOf(value: unknown): RpcMethodMeta | undefined {
-  if (typeof value !== "function" || !Object.prototype.hasOwnProperty.call(value, META)) return undefined;
-  return (value as unknown as Record<symbol, RpcMethodMeta>)[META];
+  return rpcDecorationsOf(value)[0]?.meta;
 }
 
 /** Every class decorated with @Rpc in this process so far, in decoration order. */

@@ -4,11 +4,33 @@
  * tsyringe would fail too, but with "Cannot inject the dependency at
  * position #0" and no word of why; the usual cause is a type imported with
  * `import type`, or an interface, which leave only `Object` in the metadata.
+ * Built-in classes (Map, Date, URL...) are refused too: tsyringe would not
+ * fail on them, it would quietly construct a fresh one.
  */
 import type { DependencyContainer } from "tsyringe";
 
 const INJECTION_TOKENS = "injectionTokens"; // tsyringe's metadata key for @inject()
 const NOT_INJECTABLE = new Set<unknown>([undefined, Object, String, Number, Boolean, Symbol, BigInt, Array, Function, Promise]);
+// Built-in classes tsyringe can construct: it would quietly inject a new,
+// empty Map (or Date, or URL...) instead of the one the app means to share.
+// Checked by name against globalThis, so a user class that is merely named
+// "URL" stays injectable, and Node's lazy globals load only when asked about.
+const BUILT_IN_NAMES = new Set([
+  "Date", "RegExp", "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Proxy",
+  "Error", "AggregateError", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError",
+  "ArrayBuffer", "SharedArrayBuffer", "DataView",
+  "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
+  "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+  "URL", "URLSearchParams", "Buffer", "Blob", "File", "FormData", "Headers", "Request", "Response",
+  "AbortController", "AbortSignal", "Event", "EventTarget", "CustomEvent", "DOMException",
+  "TextEncoder", "TextDecoder", "MessageChannel", "MessagePort", "BroadcastChannel",
+]);
+
+/** A built-in constructor of the runtime (Map, Date, URL...), as opposed to a class of the app. */
+export function isBuiltIn(type: unknown): type is Function {
+  if (typeof type !== "function" || !BUILT_IN_NAMES.has(type.name)) return false;
+  return Reflect.get(globalThis, type.name) === type;
+}
 
 /** Returns a description of the first problem found, or null. */
 export function findInjectionProblem(cls: Function, container: DependencyContainer, path: string[] = [], seen = new Set<Function>()): string | null {
@@ -33,6 +55,10 @@ export function findInjectionProblem(cls: Function, container: DependencyContain
       const what = type === undefined ? "no type" : `type ${(type as Function).name}`;
       return `${chain.join(" -> ")}: constructor parameter ${i + 1} (index ${i}) has ${what} in its metadata, so it cannot be injected. If it is a class, import it with a value import (not "import type"); if it is an interface or a primitive, inject it with @inject(token)`;
     }
+    // Registered under the built-in itself (container.register(Map, { useValue })) is fine.
+    if (isBuiltIn(type) && !container.isRegistered(type as never, true)) {
+      return `${chain.join(" -> ")}: constructor parameter ${i + 1} (index ${i}) has type ${type.name}, a built-in class, so it cannot be injected by type: the container would pass a new ${type.name} made with no arguments, not the one you mean. Inject it with @inject(token) and register a value under that token (container.register(token, { useValue: ... }))`;
+    }
     if (typeof type === "function" && !container.isRegistered(type as never, true)) {
       const deeper = findInjectionProblem(type, container, chain, seen);
       if (deeper !== null) return deeper;
@@ -49,7 +75,7 @@ export function dependencyTokens(cls: Function, out = new Set<unknown>()): Set<u
     const given = tokens[i];
     // @inject(token) stores either the token or a descriptor { token, ... }
     const token = given === undefined ? types[i] : typeof given === "object" && given !== null && "token" in given ? (given as { token: unknown }).token : given;
-    if (token === undefined || NOT_INJECTABLE.has(token) || out.has(token)) continue;
+    if (token === undefined || NOT_INJECTABLE.has(token) || isBuiltIn(token) || out.has(token)) continue;
     if (typeof token === "function") dependencyTokens(token, out);
     out.add(token);
   }

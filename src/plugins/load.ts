@@ -2,10 +2,14 @@
  * Imports plugin files, in order, and collects the @Rpc classes they export.
  * Fails with one BootError that names every offending file.
  */
-import { relative } from "node:path";
+import { realpathSync } from "node:fs";
+import { isAbsolute, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { decoratedClasses, rpcMetaOf, type HandlerClass, type RpcMethodMeta } from "../decorators/rpc.ts";
+import { decoratedClasses, rpcDecorationsOf, rpcMetaOf, type HandlerClass, type RpcMethodMeta } from "../decorators/rpc.ts";
 import { BootError, describe } from "../errors.ts";
+import { middlewareMetaOf } from "../decorators/middleware.ts";
+import type { MiddlewareClass } from "../middleware/types.ts";
+import { shownPath } from "./discover.ts";
 
 /** Reply types the protocol itself uses: a handler answering with them would be misread. */
 const RESERVED_OUT = new Set(["error", "goaway"]);
@@ -13,17 +17,36 @@ const RESERVED_OUT = new Set(["error", "goaway"]);
 export interface HandlerDefinition {
   readonly meta: RpcMethodMeta;
   readonly cls: HandlerClass;
-  /** Absolute path of the file that exports the class. */
+  /**
+   * Absolute path of the file that defines the class (where @Rpc ran), or,
+   * when that could not be told, of the first plugin file that exports it.
+   */
   readonly file: string;
 }
 
-export async function loadPlugins(files: readonly string[], root: string): Promise<HandlerDefinition[]> {
-  const shown = (file: string) => relative(root, file) || file;
+/** A middleware class found in a plugin file (@Middleware). */
+export interface MiddlewareDefinition {
+  readonly cls: MiddlewareClass;
+  readonly order: number;
+  readonly file: string;
+}
+
+/**
+ * Imports the files and returns their handlers; middleware classes they
+ * export are pushed onto `middleware` when given, in file order.
+ */
+export async function loadPlugins(
+  files: readonly string[],
+  root: string,
+  middleware?: MiddlewareDefinition[],
+): Promise<HandlerDefinition[]> {
+  const shown = (file: string) => shownPath(root, file);
+  const definedIn = definedFileOf(root);
   const failures: string[] = [];
   const found: HandlerDefinition[] = [];
   const exported = new Set<HandlerClass>();
   const seenBefore = decoratedClasses().length;
-  const decoratedIn = new Map<HandlerClass, string>();
+  const importedBy = new Map<HandlerClass, string>();
 
   for (const file of files) {
     const start = decoratedClasses().length;
@@ -34,12 +57,17 @@ export async function loadPlugins(files: readonly string[], root: string): Promi
       failures.push(`${shown(file)}: ${describe(cause)}`);
       continue;
     }
-    for (const cls of decoratedClasses().slice(start)) decoratedIn.set(cls, file);
+    for (const cls of decoratedClasses().slice(start)) importedBy.set(cls, file);
     for (const value of Object.values(mod)) {
+      const mw = middlewareMetaOf(value);
+      if (mw !== undefined && middleware !== undefined && !middleware.some((m) => m.cls === value)) {
+        middleware.push({ cls: value as MiddlewareClass, order: mw.order, file });
+      }
       const meta = rpcMetaOf(value);
       if (meta === undefined || exported.has(value as HandlerClass)) continue;
-      exported.add(value as HandlerClass);
-      found.push({ meta, cls: value as HandlerClass, file });
+      const cls = value as HandlerClass;
+      exported.add(cls);
+      found.push({ meta, cls, file: definedIn(cls) ?? file });
     }
   }
   if (failures.length > 0) {
@@ -48,7 +76,7 @@ export async function loadPlugins(files: readonly string[], root: string): Promi
 
   const hidden = decoratedClasses().slice(seenBefore).filter((cls) => !exported.has(cls));
   if (hidden.length > 0) {
-    const list = hidden.map((cls) => `${cls.name} (decorated while importing ${shown(decoratedIn.get(cls) ?? "?")})`);
+    const list = hidden.map((cls) => whereHidden(cls, definedIn(cls), importedBy.get(cls), shown));
     throw new BootError("PLUGIN_NOT_EXPORTED", `@Rpc classes must be exported from their plugin file: ${list.join(", ")}`);
   }
 
@@ -56,29 +84,72 @@ export async function loadPlugins(files: readonly string[], root: string): Promi
   return found;
 }
 
+/** An unexported class, by the file that defines it and the plugin whose import ran that file. */
+function whereHidden(cls: HandlerClass, defined: string | undefined, importing: string | undefined, shown: (file: string) => string): string {
+  if (defined === undefined) return `${cls.name} (decorated while importing ${shown(importing ?? "?")})`;
+  if (importing === undefined || importing === defined) return `${cls.name} in ${shown(defined)}`;
+  return `${cls.name} in ${shown(defined)} (imported through ${shown(importing)})`;
+}
+
+/**
+ * Where @Rpc says a class is defined, spelled under the plugin root as the
+ * discovered files are: the loader imports real paths, so without this a
+ * symlinked release folder would show up as "../releases/42/plugins/x.ts".
+ */
+function definedFileOf(root: string): (cls: HandlerClass) => string | undefined {
+  let realRoot: string | undefined;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    realRoot = undefined;
+  }
+  return (cls) => {
+    const file = rpcDecorationsOf(cls)[0]?.file;
+    if (file === undefined || realRoot === undefined) return file;
+    const inside = relative(realRoot, file);
+    return inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside) ? file : join(root, inside);
+  };
+}
+
+/** Every PLUGIN_INVALID problem of every class in one error; duplicate names only once those are fixed. */
 function checkDefinitions(defs: readonly HandlerDefinition[], shown: (file: string) => string): void {
-  const byName = new Map<string, HandlerDefinition>();
-  const problems: string[] = [];
+  const invalid: string[] = [];
   for (const def of defs) {
     const where = `${def.cls.name} in ${shown(def.file)}`;
-    if (typeof def.meta.name !== "string" || def.meta.name === "") {
-      throw new BootError("PLUGIN_INVALID", `${where}: @Rpc needs a non-empty method name`);
-    }
-    if (typeof def.meta.out !== "string" || def.meta.out === "") {
-      throw new BootError("PLUGIN_INVALID", `${where}: @Rpc option "out" must be a non-empty string`);
-    }
-    if (RESERVED_OUT.has(def.meta.out)) {
-      throw new BootError("PLUGIN_INVALID", `${where}: "out" cannot be "${def.meta.out}": clients read it as the protocol's own message`);
-    }
-    if (typeof def.cls.prototype?.handle !== "function") {
-      throw new BootError("PLUGIN_INVALID", `${where}: an @Rpc class needs a handle(params, ctx) method`);
-    }
+    for (const problem of problemsOf(def)) invalid.push(`${where}: ${problem}`);
+  }
+  if (invalid.length > 0) throw new BootError("PLUGIN_INVALID", `invalid @Rpc classes:\n  ${invalid.join("\n  ")}`);
+
+  const byName = new Map<string, HandlerDefinition>();
+  const clashes: string[] = [];
+  for (const def of defs) {
     const other = byName.get(def.meta.name);
     if (other !== undefined) {
-      problems.push(`"${def.meta.name}" is claimed by ${other.cls.name} in ${shown(other.file)} and by ${where}`);
+      clashes.push(`"${def.meta.name}" is claimed by ${other.cls.name} in ${shown(other.file)} and by ${def.cls.name} in ${shown(def.file)}`);
     } else {
       byName.set(def.meta.name, def);
     }
   }
-  if (problems.length > 0) throw new BootError("DUPLICATE_METHOD", `duplicate method names:\n  ${problems.join("\n  ")}`);
+  if (clashes.length > 0) throw new BootError("DUPLICATE_METHOD", `duplicate method names:\n  ${clashes.join("\n  ")}`);
+}
+
+function problemsOf(def: HandlerDefinition): string[] {
+  const problems: string[] = [];
+  const decorations = rpcDecorationsOf(def.cls);
+  if (decorations.length > 1) {
+    const names = decorations.map((d) => (typeof d.meta.name === "string" ? JSON.stringify(d.meta.name) : String(d.meta.name)));
+    problems.push(`@Rpc is applied ${decorations.length} times (${names.join(", ")}): a class serves one method, so keep one @Rpc and give each other method a class of its own`);
+  }
+  if (typeof def.meta.name !== "string" || def.meta.name === "") {
+    problems.push("@Rpc needs a non-empty method name");
+  }
+  if (typeof def.meta.out !== "string" || def.meta.out === "") {
+    problems.push(`@Rpc option "out" must be a non-empty string`);
+  } else if (RESERVED_OUT.has(def.meta.out)) {
+    problems.push(`"out" cannot be "${def.meta.out}": clients read it as the protocol's own message`);
+  }
+  if (typeof def.cls.prototype?.handle !== "function") {
+    problems.push("an @Rpc class needs a handle(params, ctx) method");
+  }
+  return problems;
 }

@@ -2,17 +2,27 @@
  * Turns handler definitions into the method table a worker serves: one
  * instance per handler, resolved through a tsyringe container per registry.
  */
-import { relative } from "node:path";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
-import type { RpcHandler } from "../decorators/rpc.ts";
+import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
+import type { Chain } from "../middleware/compose.ts";
+import { buildChain, chainParts } from "./chain.ts";
 import { BootError, describe } from "../errors.ts";
-import type { HandlerDefinition } from "./load.ts";
+import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";
+import { shownPath } from "./discover.ts";
 import { dependencyTokens, findInjectionProblem } from "./injection.ts";
 import { collectHookInstances } from "./lifecycle.ts";
 
 export interface MethodEntry {
   readonly name: string;
+  /** Everything @Rpc declared (options included). */
+  readonly meta: RpcMethodMeta;
+  /** The middleware chain, or null when the method has none (the fast path). */
+  readonly chain: Chain | null;
+  /** The worker's container, for middleware. */
+  readonly container: DependencyContainer;
+  /** deadline.defaultTimeoutMs from the config (0: none). */
+  readonly defaultTimeoutMs: number;
   /** Position in the registry, so shared memory can name the method with a number. */
   readonly index: number;
   readonly out: string;
@@ -33,19 +43,24 @@ export interface BuiltRegistry {
   readonly hooked: readonly object[];
 }
 
-export function buildRegistry(defs: readonly HandlerDefinition[], config: ServerConfig): BuiltRegistry {
+export function buildRegistry(
+  defs: readonly HandlerDefinition[],
+  config: ServerConfig,
+  middleware: readonly MiddlewareDefinition[] = [],
+): BuiltRegistry {
   const container = rootContainer.createChildContainer();
   // ServerConfig is abstract: it serves as a token, never as something to construct.
   container.register(ServerConfig as unknown as InjectionToken<ServerConfig>, { useValue: config });
   const methods = new Map<string, MethodEntry>();
   const tokens = new Set<unknown>();
-  for (const def of defs) {
-    dependencyTokens(def.cls, tokens);
-    tokens.add(def.cls);
+  for (const cls of [...defs.map((d) => d.cls), ...middleware.map((m) => m.cls)]) {
+    dependencyTokens(cls, tokens);
+    tokens.add(cls);
   }
   const hooked = collectHookInstances(container, tokens);
+  const parts = chainParts(config, middleware, container);
   for (const def of defs) {
-    const where = `${relative(config.pluginRoot, def.file) || def.file}`;
+    const where = shownPath(config.pluginRoot, def.file);
     const problem = findInjectionProblem(def.cls, container);
     if (problem !== null) throw new BootError("INJECTION_METADATA", `${where}: ${problem}`);
     let handler: RpcHandler;
@@ -56,6 +71,10 @@ export function buildRegistry(defs: readonly HandlerDefinition[], config: Server
     }
     methods.set(def.meta.name, {
       name: def.meta.name,
+      meta: def.meta,
+      chain: buildChain(parts, def.meta, def.cls, handler, where),
+      container,
+      defaultTimeoutMs: config.deadline.defaultTimeoutMs,
       index: methods.size,
       out: def.meta.out,
       outJson: JSON.stringify(def.meta.out),

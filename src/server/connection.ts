@@ -17,10 +17,11 @@ import type { Activity } from "./activity.ts";
 import { AnswerQueue } from "./answers.ts";
 import { RequestContext, type ContextOwner } from "./request-context.ts";
 import { dispatch } from "./dispatch.ts";
+import { overLimit, type InflightLimits } from "../middleware/limits.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 
-export interface ConnectionLimits {
+export interface ConnectionLimits extends InflightLimits {
   readonly maxFrameBytes: number;
   readonly readTimeoutMs: number;
   readonly maxJsonDepth: number;
@@ -173,6 +174,8 @@ export class Connection implements ContextOwner {
     }
     if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
     if (this.#state === State.GoneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
+    const full = overLimit(this.#limits, this.#running, this.#activity.running.size);
+    if (full !== null) return this.#answers.now(encodeError(full, req.id), hasId);
 
     const ctx = new RequestContext(req, this);
     const activity = this.#activity;

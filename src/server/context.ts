@@ -15,6 +15,8 @@ export interface RpcContext {
   /** The request's `meta` object (empty when absent). */
   readonly meta: Readonly<Record<string, unknown>>;
   readonly peer: Peer;
-  /** Aborts when the client's connection closes: stop work nobody will read. */
+  /** Aborts when the client closes its connection or the deadline passes: stop work nobody will read. */
   readonly signal: AbortSignal;
+  /** Values middleware shared with the handler (auth puts `principal` here). */
+  readonly state: Record<string, unknown>;
 }

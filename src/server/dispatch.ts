@@ -1,20 +1,31 @@
 /**
  * Runs one parsed request against the registry and produces its response
- * text. A sync handler that returns a plain value is answered without any
- * promise; only a returned thenable makes the answer asynchronous.
+ * text. A method without middleware whose handler returns a plain value is
+ * answered without any promise or timer; a returned thenable is raced
+ * against the request's deadline. A method with middleware runs its chain,
+ * composed once at load time.
  */
 import { encodeError, encodeResponse, type RequestEnvelope, type RequestId } from "../protocol/envelope.ts";
 import { describe, toWireError } from "../errors.ts";
 import { log } from "../log.ts";
+import { CallContext } from "../middleware/context.ts";
+import { deadlineOf, withDeadline } from "../middleware/deadline.ts";
 import type { MethodEntry, Registry } from "../plugins/registry.ts";
 import type { Activity } from "./activity.ts";
-import type { RpcContext } from "./context.ts";
+import type { RequestContext } from "./request-context.ts";
 
 const SHOWN_NAME_CHARS = 100;
 
-export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RpcContext, activity: Activity): string | Promise<string> {
+export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RequestContext, activity: Activity): string | Promise<string> {
   const entry = methods.get(req.method);
   if (entry === undefined) return methodNotFound(req);
+  let ms: number;
+  try {
+    ms = deadlineOf(req.meta, entry.meta.timeoutMs, entry.defaultTimeoutMs);
+  } catch (thrown) {
+    return failed(entry, thrown, ctx);
+  }
+  if (entry.chain !== null) return runChain(entry, req, ctx, ms, activity);
   let result: unknown;
   let async: boolean;
   activity.enter(entry.index, req.id);
@@ -27,12 +38,34 @@ export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RpcContex
     activity.leave();
   }
   if (async) {
-    return Promise.resolve(result).then(
-      (value) => succeeded(entry, value, req.id),
+    return withDeadline(Promise.resolve(result), ms, (reason) => ctx.abort(reason)).then(
+      (value) => succeeded(entry.outJson, entry, value, req.id),
       (thrown) => failed(entry, thrown, ctx),
     );
   }
-  return succeeded(entry, result, req.id);
+  return succeeded(entry.outJson, entry, result, req.id);
+}
+
+function runChain(entry: MethodEntry, req: RequestEnvelope, ctx: RequestContext, ms: number, activity: Activity): Promise<string> {
+  const call = new CallContext(req, ctx, entry.meta, entry.container);
+  let work: Promise<void>;
+  // The chain's synchronous part (often the handler itself) is what a
+  // watchdog report should name if it blocks.
+  activity.enter(entry.index, req.id);
+  try {
+    work = (entry.chain as (c: CallContext) => Promise<void>)(call);
+  } catch (thrown) {
+    work = Promise.reject(thrown);
+  } finally {
+    activity.leave();
+  }
+  return withDeadline(work, ms, (reason) => ctx.abort(reason)).then(
+    () => {
+      const out = call.response.out;
+      return succeeded(out === entry.out ? entry.outJson : JSON.stringify(String(out)), entry, call.response.result, req.id);
+    },
+    (thrown) => failed(entry, thrown, ctx),
+  );
 }
 
 function methodNotFound(req: RequestEnvelope): string {
@@ -40,20 +73,20 @@ function methodNotFound(req: RequestEnvelope): string {
   return encodeError({ code: "METHOD_NOT_FOUND", message: `no method named ${JSON.stringify(name)}` }, req.id);
 }
 
-function succeeded(entry: MethodEntry, value: unknown, id: RequestId | undefined): string {
+function succeeded(outJson: string, entry: MethodEntry, value: unknown, id: RequestId | undefined): string {
   try {
-    return encodeResponse(entry.outJson, value, id);
+    return encodeResponse(outJson, value, id);
   } catch (thrown) {
     log.error(`${entry.name}: result could not be encoded as JSON: ${describe(thrown)}`);
     return encodeError({ code: "INTERNAL", message: "result could not be encoded" }, id);
   }
 }
 
-function failed(entry: MethodEntry, thrown: unknown, ctx: RpcContext): string {
+function failed(entry: MethodEntry, thrown: unknown, ctx: RequestContext): string {
   const wire = toWireError(thrown);
   if (wire.code === "INTERNAL") {
     // A handler that stopped because its client left did what it was asked to.
-    if (ctx.signal.aborted && isAbortError(thrown)) log.debug(`${entry.name} stopped: the client closed the connection`);
+    if (ctx.signal.aborted && isAbortError(thrown)) log.debug(`${entry.name} stopped: ${describe(ctx.signal.reason)}`);
     else log.error(`${entry.name} threw ${stackOf(thrown)}`);
   }
   return encodeError(wire, ctx.id);
@@ -67,14 +100,6 @@ function isAbortError(thrown: unknown): boolean {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function"
-  );
-}
-
 function stackOf(thrown: unknown): string {
   try {
     if (thrown instanceof Error && typeof thrown.stack === "string") return thrown.stack;
@@ -82,4 +107,12 @@ function stackOf(thrown: unknown): string {
     // a hostile getter: fall back to the plain description
   }
   return describe(thrown);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
 }

@@ -24,6 +24,9 @@ export class RequestContext implements RpcContext {
   readonly #owner: ContextOwner;
   #controller: AbortController | null = null;
   #answered = false;
+  #state: Record<string, unknown> | null = null;
+  /** Why the request was aborted early (its deadline), if it was. */
+  #aborted: unknown = undefined;
 
   constructor(req: RequestEnvelope, owner: ContextOwner) {
     this.method = req.method;
@@ -39,15 +42,22 @@ export class RequestContext implements RpcContext {
   get signal(): AbortSignal {
     if (this.#controller === null) {
       this.#controller = new AbortController();
-      if (this.#owner.clientGone) this.#controller.abort(CLIENT_GONE);
+      if (this.#aborted !== undefined) this.#controller.abort(this.#aborted);
+      else if (this.#owner.clientGone) this.#controller.abort(CLIENT_GONE);
       else if (!this.#answered) this.#owner.watch(this);
     }
     return this.#controller.signal;
   }
 
-  /** The client went away while this request ran. */
-  abort(): void {
-    this.#controller?.abort(CLIENT_GONE);
+  get state(): Record<string, unknown> {
+    this.#state ??= {};
+    return this.#state;
+  }
+
+  /** The client went away, or (with a reason) the deadline passed. */
+  abort(reason: unknown = CLIENT_GONE): void {
+    this.#aborted ??= reason;
+    this.#controller?.abort(reason);
   }
 
   /** The request is answered: its signal no longer needs watching. */

@@ -7,9 +7,11 @@ import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { discoverPlugins } from "../plugins/discover.ts";
 import { runStartHooks, runStopHooks } from "../plugins/lifecycle.ts";
-import { loadPlugins } from "../plugins/load.ts";
+import { loadPlugins, type MiddlewareDefinition } from "../plugins/load.ts";
 import { buildRegistry, type BuiltRegistry } from "../plugins/registry.ts";
-import type { Activity } from "./activity.ts";
+import { Activity } from "./activity.ts";
+import { addIntrospection } from "../plugins/introspection.ts";
+import type { MethodEntry } from "../plugins/registry.ts";
 import { RpcServer } from "./server.ts";
 
 export interface StartedServer {
@@ -20,14 +22,17 @@ export interface StartedServer {
 }
 
 /** Builds the registry for a config without listening (used by start and by tooling). */
-export async function loadRegistry(config: ServerConfig): Promise<{ registry: BuiltRegistry; files: string[] }> {
+export async function loadRegistry(config: ServerConfig, activity = new Activity()): Promise<{ registry: BuiltRegistry; files: string[] }> {
   const files = await discoverPlugins(config.plugins, config.pluginRoot);
-  const defs = await loadPlugins(files, config.pluginRoot);
-  return { registry: buildRegistry(defs, config), files };
+  const middleware: MiddlewareDefinition[] = [];
+  const defs = await loadPlugins(files, config.pluginRoot, middleware);
+  const registry = buildRegistry(defs, config, middleware);
+  addIntrospection(registry.methods as Map<string, MethodEntry>, config, activity, registry.container);
+  return { registry, files };
 }
 
-export async function startServer(config: ServerConfig, activity?: Activity): Promise<StartedServer> {
-  const { registry, files } = await loadRegistry(config);
+export async function startServer(config: ServerConfig, activity = new Activity()): Promise<StartedServer> {
+  const { registry, files } = await loadRegistry(config, activity);
   const hookTimeoutMs = config.supervision.hookTimeoutMs;
   await runStartHooks(registry.hooked, hookTimeoutMs);
   const server = new RpcServer(registry.methods, config, activity);

@@ -117,6 +117,23 @@ describe("boot failures exit non-zero, naming the code and the files", { concurr
     await bootFails(configOf("not-exported"), 0, "PLUGIN_NOT_EXPORTED", ["HiddenHandler", "plugins/hidden.ts"]);
   });
 
+  test("an unexported @Rpc class imported by another plugin is blamed on its own file", async () => {
+    const run = await bootFails(configOf("imported-hidden"), 0, "PLUGIN_NOT_EXPORTED", [
+      "InnerHandler in plugins/b.ts (imported through plugins/a.ts)",
+    ]);
+    assert.doesNotMatch(run.stderr, /decorated while importing/);
+  });
+
+  test("a handler re-exported by a file sorted first is blamed on the file that defines it", async () => {
+    const run = await bootFails(configOf("re-export"), 0, "INJECTION_METADATA", ["plugins/greeter.ts", "Greeter", "parameter 1 (index 0)"]);
+    assert.doesNotMatch(run.stderr, /a-index/);
+  });
+
+  test("@Rpc applied twice to one class (was PLUGIN_IMPORT_FAILED: Cannot redefine property)", async () => {
+    const run = await bootFails(configOf("applied-twice"), 0, "PLUGIN_INVALID", ["Twice", "plugins/twice.ts", '"first"', '"second"']);
+    assert.doesNotMatch(run.stderr, /PLUGIN_IMPORT_FAILED|redefine/);
+  });
+
   test("a constructor parameter imported with `import type` (class and position named)", async () => {
     await bootFails(configOf("import-type"), 0, "INJECTION_METADATA", [
       "plugins/time.ts",

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { container, inject, injectable } from "tsyringe";
-import { findInjectionProblem } from "../../src/plugins/injection.ts";
+import { dependencyTokens, findInjectionProblem, isBuiltIn } from "../../src/plugins/injection.ts";
 
 // An interface leaves only `Object` in the emitted metadata.
 interface Clock {
@@ -188,4 +188,109 @@ test("a dependency cycle does not loop forever", () => {
   Reflect.defineMetadata("design:paramtypes", [B, ...types.slice(1)], A);
   assert.equal(findInjectionProblem(A, fresh()), null);
   assert.equal(findInjectionProblem(B, fresh()), null);
+});
+
+// Built-ins tsyringe can construct with no arguments: it used to inject a
+// fresh, empty one without a word (and URL failed with "Invalid URL").
+@injectable()
+class UsesMap {
+  constructor(readonly cache: Map<string, number>) {}
+}
+@injectable()
+class UsesSet {
+  constructor(readonly seen: Set<string>) {}
+}
+@injectable()
+class UsesWeakMap {
+  constructor(readonly byObject: WeakMap<object, number>) {}
+}
+@injectable()
+class UsesWeakSet {
+  constructor(readonly marked: WeakSet<object>) {}
+}
+@injectable()
+class UsesDate {
+  constructor(readonly startedAt: Date) {}
+}
+@injectable()
+class UsesRegExp {
+  constructor(readonly pattern: RegExp) {}
+}
+@injectable()
+class UsesError {
+  constructor(readonly last: Error) {}
+}
+@injectable()
+class UsesArrayBuffer {
+  constructor(readonly buffer: ArrayBuffer) {}
+}
+@injectable()
+class UsesUint8Array {
+  constructor(readonly bytes: Uint8Array) {}
+}
+@injectable()
+class UsesUrl {
+  constructor(
+    readonly db: Database,
+    readonly base: URL,
+  ) {}
+}
+@injectable()
+class ServiceWithMap {
+  constructor(readonly cache: Map<string, number>) {}
+}
+@injectable()
+class HandlerOfServiceWithMap {
+  constructor(readonly service: ServiceWithMap) {}
+}
+@injectable()
+class InjectsMapByToken {
+  constructor(@inject("cache") readonly cache: Map<string, number>) {}
+}
+
+test("built-in classes as parameter types are reported, with @inject(token) advice (Map, Set, Date, URL...)", () => {
+  assert.equal(fresh().resolve(UsesMap).cache.size, 0, "the premise: tsyringe quietly injects a new, empty Map");
+  const cases: [Function, string, number][] = [
+    [UsesMap, "Map", 0],
+    [UsesSet, "Set", 0],
+    [UsesWeakMap, "WeakMap", 0],
+    [UsesWeakSet, "WeakSet", 0],
+    [UsesDate, "Date", 0],
+    [UsesRegExp, "RegExp", 0],
+    [UsesError, "Error", 0],
+    [UsesArrayBuffer, "ArrayBuffer", 0],
+    [UsesUint8Array, "Uint8Array", 0],
+    [UsesUrl, "URL", 1],
+  ];
+  for (const [cls, type, index] of cases) {
+    const problem = findInjectionProblem(cls, fresh());
+    assert.ok(problem !== null, `expected a problem for ${cls.name}`);
+    assert.ok(problem.startsWith(`${cls.name}: constructor parameter ${index + 1} (index ${index}) has type ${type}, a built-in class`), problem);
+    assert.ok(problem.includes("@inject(token)") && problem.includes("useValue"), problem);
+    assert.ok(!problem.includes("import type"), `no advice about imports: ${problem}`);
+  }
+});
+
+test("a built-in reached through a service names the chain", () => {
+  const problem = findInjectionProblem(HandlerOfServiceWithMap, fresh());
+  assert.ok(problem !== null, "expected a problem");
+  assert.ok(problem.startsWith("HandlerOfServiceWithMap -> ServiceWithMap: constructor parameter 1 (index 0) has type Map"), problem);
+});
+
+test("a built-in is fine with @inject(token), or when a value is registered under the built-in itself", () => {
+  assert.equal(findInjectionProblem(InjectsMapByToken, fresh()), null);
+  const c = fresh();
+  c.register(Map, { useValue: new Map() });
+  assert.equal(findInjectionProblem(UsesMap, c), null);
+});
+
+test("isBuiltIn: globals only, not user classes that share a name or extend a built-in", () => {
+  for (const type of [Map, Set, WeakMap, WeakSet, Date, RegExp, Error, TypeError, ArrayBuffer, Float64Array, URL, URLSearchParams, Buffer, AbortController]) {
+    assert.ok(isBuiltIn(type), type.name);
+  }
+  const NamedUrl = class URL {};
+  class Cache extends Map {}
+  assert.equal(NamedUrl.name, "URL"); // the premise: same name as the global
+  for (const type of [NamedUrl, Cache, Database, Object, undefined, "Map"]) assert.equal(isBuiltIn(type), false, String(type));
+  assert.equal(dependencyTokens(UsesUrl).has(globalThis.URL), false, "built-ins are not tokens to watch");
 });

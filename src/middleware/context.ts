@@ -1,0 +1,46 @@
+/**
+ * The context middleware receive: the request, the writable response, a
+ * state bag shared with the handler's ctx, the worker's logger and container.
+ */
+import type { DependencyContainer } from "tsyringe";
+import type { Logger } from "pino";
+import type { RpcMethodMeta } from "../decorators/rpc.ts";
+import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
+import type { Peer, RpcContext } from "../server/context.ts";
+import { requestLogger } from "./logger.ts";
+import type { MiddlewareContext } from "./types.ts";
+
+export class CallContext implements MiddlewareContext {
+  readonly request: { readonly method: string; params: unknown; readonly id: RequestId | undefined; readonly meta: Readonly<Record<string, unknown>> };
+  readonly response: { out: string; result: unknown };
+  readonly handler: RpcMethodMeta;
+  readonly container: DependencyContainer;
+  /** The handler's own ctx (the terminal of the chain passes it on). */
+  readonly rpc: RpcContext;
+  #log: Logger | null = null;
+
+  constructor(req: RequestEnvelope, rpc: RpcContext, handler: RpcMethodMeta, container: DependencyContainer) {
+    this.request = { method: req.method, params: req.params, id: req.id, meta: req.meta };
+    this.response = { out: handler.out, result: undefined };
+    this.handler = handler;
+    this.container = container;
+    this.rpc = rpc;
+  }
+
+  get state(): Record<string, unknown> {
+    return this.rpc.state;
+  }
+
+  get peer(): Peer {
+    return this.rpc.peer;
+  }
+
+  get signal(): AbortSignal {
+    return this.rpc.signal;
+  }
+
+  get log(): Logger {
+    this.#log ??= requestLogger().child(this.request.id === undefined ? { method: this.request.method } : { method: this.request.method, id: this.request.id });
+    return this.#log;
+  }
+}

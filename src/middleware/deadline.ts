@@ -1,0 +1,45 @@
+/**
+ * Deadlines, the grpc way: a handler option `timeoutMs`, the request's
+ * `meta.timeoutMs`, and a config default; the smallest wins. When it
+ * passes, the request is answered DEADLINE_EXCEEDED and its signal aborts,
+ * so the handler can stop. Only asynchronous work can outrun a deadline, so
+ * a synchronous answer never arms a timer.
+ */
+import { RpcError } from "../errors.ts";
+
+/** The deadline in ms for a request, Infinity when none; throws INVALID_REQUEST for a bad meta.timeoutMs. */
+export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: number | undefined, defaultMs: number): number {
+  let ms = defaultMs > 0 ? defaultMs : Infinity;
+  if (handlerMs !== undefined && handlerMs > 0 && handlerMs < ms) ms = handlerMs;
+  const asked = meta.timeoutMs;
+  if (asked !== undefined) {
+    if (typeof asked !== "number" || !(asked > 0)) throw new RpcError("INVALID_REQUEST", "meta.timeoutMs must be a positive number");
+    if (asked < ms) ms = asked;
+  }
+  return ms;
+}
+
+/**
+ * Settles like `work`, or rejects with DEADLINE_EXCEEDED after `ms`, calling
+ * `expired` (which aborts the request's signal) first.
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, expired: (reason: RpcError) => void): Promise<T> {
+  if (ms === Infinity) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new RpcError("DEADLINE_EXCEEDED", `deadline of ${ms} ms exceeded`);
+      expired(error);
+      reject(error);
+    }, ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

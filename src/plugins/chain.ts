@@ -1,0 +1,82 @@
+/**
+ * Builds each method's middleware chain once, at load time, in this order
+ * (outermost first):
+ *
+ *   access log -> auth (unless the method is public) -> config `middleware`
+ *   -> plugin @Middleware classes (by order, then file, then class name)
+ *   -> the handler's @Use list -> params validation -> handler
+ *
+ * In-flight limits are checked before any of it (server/connection.ts) and
+ * the deadline covers all of it (server/dispatch.ts). A method with nothing
+ * configured gets no chain at all, and so pays nothing for the machinery.
+ */
+import type { DependencyContainer } from "tsyringe";
+import type { ServerConfig } from "../config.ts";
+import { useOf, type UseEntry } from "../decorators/use.ts";
+import { BootError, describe } from "../errors.ts";
+import { accessLog } from "../middleware/access-log.ts";
+import { auth } from "../middleware/auth.ts";
+import { compose, type Chain } from "../middleware/compose.ts";
+import type { CallContext } from "../middleware/context.ts";
+import type { MiddlewareClass, MiddlewareFn } from "../middleware/types.ts";
+import { validate } from "../middleware/validation.ts";
+import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
+import { shownPath } from "./discover.ts";
+import { findInjectionProblem } from "./injection.ts";
+import type { MiddlewareDefinition } from "./load.ts";
+
+/** What every method's chain shares: built once per registry. */
+export interface ChainParts {
+  readonly before: readonly MiddlewareFn[];
+  readonly auth: MiddlewareFn | null;
+  readonly after: readonly MiddlewareFn[];
+  readonly resolve: (entry: UseEntry, where: string) => MiddlewareFn;
+}
+
+export function chainParts(config: ServerConfig, plugins: readonly MiddlewareDefinition[], container: DependencyContainer): ChainParts {
+  const instances = new Map<Function, MiddlewareFn>();
+  const resolve = (entry: UseEntry, where: string): MiddlewareFn => {
+    if (!isClass(entry)) return entry as MiddlewareFn;
+    const cls = entry as MiddlewareClass;
+    let fn = instances.get(cls);
+    if (fn === undefined) {
+      const problem = findInjectionProblem(cls, container);
+      if (problem !== null) throw new BootError("INJECTION_METADATA", `${where}: ${problem}`);
+      let instance: InstanceType<MiddlewareClass>;
+      try {
+        instance = container.resolve(cls);
+      } catch (cause) {
+        throw new BootError("INJECTION_FAILED", `${where}: constructing middleware ${cls.name} failed: ${describe(cause)}`, { cause });
+      }
+      if (typeof instance.use !== "function") throw new BootError("PLUGIN_INVALID", `${where}: middleware ${cls.name} needs a use(ctx, next) method`);
+      fn = (ctx, next) => instance.use(ctx, next);
+      instances.set(cls, fn);
+    }
+    return fn;
+  };
+  const sorted = [...plugins].sort((a, b) => a.order - b.order || compare(a.file, b.file) || compare(a.cls.name, b.cls.name));
+  const log = config.accessLog === false ? null : accessLog(config.accessLog === true ? {} : config.accessLog);
+  return {
+    before: log === null ? [] : [log],
+    auth: config.auth === undefined ? null : auth(config.auth),
+    after: [...config.middleware, ...sorted.map((m) => resolve(m.cls, shownPath(config.pluginRoot, m.file)))],
+    resolve,
+  };
+}
+
+export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function, handler: RpcHandler, where: string): Chain | null {
+  const list: MiddlewareFn[] = [...parts.before];
+  if (parts.auth !== null && meta.public !== true) list.push(parts.auth);
+  list.push(...parts.after, ...useOf(cls).map((entry) => parts.resolve(entry, where)));
+  if (meta.params !== undefined) list.push(validate(meta.params));
+  if (list.length === 0) return null;
+  return compose(list, (ctx) => handler.handle(ctx.request.params, (ctx as CallContext).rpc));
+}
+
+function isClass(value: unknown): boolean {
+  return typeof value === "function" && typeof (value as { prototype?: { use?: unknown } }).prototype?.use === "function";
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,104 @@
+/**
+ * Built-in methods, in the spirit of OpenRPC's rpc.discover:
+ * - rpc.discover: every method with its out, description, options and, when
+ *   its validator can say it, params as JSON Schema;
+ * - rpc.health: this worker's pid, uptime, requests in flight and served,
+ *   and a hash of the loaded registry (same code everywhere: same hash).
+ * Both are public (no auth) and can be switched off in config.introspection.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { DependencyContainer } from "tsyringe";
+import type { ServerConfig } from "../config.ts";
+import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
+import { jsonSchemaOf } from "../middleware/validation.ts";
+import type { Activity } from "../server/activity.ts";
+import type { MethodEntry } from "./registry.ts";
+
+/** The `file` of built-in methods. */
+export const BUILT_IN = "(built in)";
+
+/** Methods that came from plugin files (what the ready line counts). */
+export function pluginMethodCount(methods: ReadonlyMap<string, MethodEntry>): number {
+  let n = 0;
+  for (const entry of methods.values()) if (entry.file !== BUILT_IN) n++;
+  return n;
+}
+
+export interface MethodDescription {
+  readonly name: string;
+  readonly out: string;
+  readonly description?: string;
+  readonly params?: Record<string, unknown>;
+  readonly timeoutMs?: number;
+  readonly public?: boolean;
+  readonly scopes?: readonly string[];
+}
+
+export function describeMethod(meta: RpcMethodMeta): MethodDescription {
+  const params = jsonSchemaOf(meta.params);
+  return {
+    name: meta.name,
+    out: meta.out,
+    ...(meta.description === undefined ? {} : { description: meta.description }),
+    ...(params === undefined ? {} : { params }),
+    ...(meta.timeoutMs === undefined ? {} : { timeoutMs: meta.timeoutMs }),
+    ...(meta.public === undefined ? {} : { public: meta.public }),
+    ...(meta.scopes === undefined ? {} : { scopes: meta.scopes }),
+  };
+}
+
+/** Adds rpc.discover and rpc.health to the method table, as configured. */
+export function addIntrospection(methods: Map<string, MethodEntry>, config: ServerConfig, activity: Activity, container: DependencyContainer): void {
+  const builtIns: Array<[RpcMethodMeta, RpcHandler]> = [];
+  const discoverMeta: RpcMethodMeta = { name: "rpc.discover", out: "rpc.discover", public: true, description: "Describes every method this server offers." };
+  const healthMeta: RpcMethodMeta = { name: "rpc.health", out: "rpc.health", public: true, description: "This worker's pid, uptime, load and registry hash." };
+  if (config.introspection.discover) builtIns.push([discoverMeta, { handle: () => discovery }]);
+  if (config.introspection.health) {
+    builtIns.push([
+      healthMeta,
+      {
+        handle: () => ({
+          status: "serving",
+          pid: process.pid,
+          uptimeMs: Math.round(process.uptime() * 1000),
+          inflight: activity.running.size,
+          served: activity.served,
+          registryHash,
+        }),
+      },
+    ]);
+  }
+  for (const [meta, handler] of builtIns) {
+    if (methods.has(meta.name)) continue; // a plugin chose to provide its own
+    methods.set(meta.name, {
+      name: meta.name,
+      meta,
+      chain: null,
+      container,
+      defaultTimeoutMs: 0,
+      index: methods.size,
+      out: meta.out,
+      outJson: JSON.stringify(meta.out),
+      description: meta.description,
+      handler,
+      file: BUILT_IN,
+    });
+  }
+  const discovery = { methods: [...methods.values()].map((e) => describeMethod(e.meta)) };
+  const registryHash = hashRegistry(discovery.methods, [...methods.values()].map((e) => e.file));
+}
+
+function hashRegistry(methods: readonly MethodDescription[], files: readonly string[]): string {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify(methods));
+  for (const file of [...new Set(files)].sort()) {
+    hash.update(file);
+    try {
+      hash.update(readFileSync(file));
+    } catch {
+      // a built-in, or a file gone since it was imported: its name is enough
+    }
+  }
+  return hash.digest("hex").slice(0, 16);
+}
