@@ -1,12 +1,12 @@
-import { Rpc, RpcError } from "forkrpc";
+import { z } from "zod";
+import { Rpc, type Infer } from "forkrpc";
 
-/** Adds a list of numbers; shows how a handler refuses bad input with its own error. */
-@Rpc("sum", { description: "Adds an array of numbers." })
+const Numbers = z.array(z.number().finite()).max(10_000);
+
+/** Adds a list of numbers. The schema refuses anything else with INVALID_PARAMS. */
+@Rpc("sum", { description: "Adds an array of numbers.", params: Numbers })
 export class Sum {
-  handle(params: unknown): number {
-    if (!Array.isArray(params) || !params.every((n) => typeof n === "number" && Number.isFinite(n))) {
-      throw new RpcError("INVALID_PARAMS", "params must be an array of finite numbers", { got: typeof params });
-    }
-    return params.reduce((a: number, b: number) => a + b, 0);
+  handle(numbers: Infer<typeof Numbers>): number {
+    return numbers.reduce((a, b) => a + b, 0);
   }
 }
