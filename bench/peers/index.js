@@ -39,10 +39,39 @@ export const PEERS = [
     }),
     ready: /forkrpc ready:/,
   },
+  // The cost of the middleware path (npm run bench:middleware): the same
+  // start command, the same plugins/ping.ts, with and without three trivial
+  // global middleware. Not in the default run; pick them with --peers.
+  forkrpcWithConfig({
+    name: "forkrpc-mw0",
+    config: "bench/fixtures/middleware-0/rpc.config.ts",
+    note: "forkrpc as the `forkrpc` peer, with bench/fixtures/middleware-0/rpc.config.ts: plugins/ping.ts only, no middleware (the direct dispatch path)",
+  }),
+  forkrpcWithConfig({
+    name: "forkrpc-mw3",
+    config: "bench/fixtures/middleware-3/rpc.config.ts",
+    note: "forkrpc as the `forkrpc` peer, with bench/fixtures/middleware-3/rpc.config.ts: plugins/ping.ts behind three trivial global middleware (`async (ctx, next) => { await next(); }`, one setting ctx.state.bench, one reading ctx.request.method)",
+  }),
 ];
 
+/** The `forkrpc` peer's command with `--config FILE` (relative to the repository). */
+function forkrpcWithConfig({ name, config, note }) {
+  return {
+    name,
+    note,
+    default: false,
+    command: ({ port, workers }) => ({
+      file: process.execPath,
+      args: [...npmStartCommand(), "--config", config, "--port", String(port), "--workers", String(workers)],
+      cwd: ROOT,
+    }),
+    ready: /forkrpc ready:/,
+  };
+}
+
+/** The named peers, in the order given; without names, the default set (every peer not marked `default: false`). */
 export function findPeers(names) {
-  if (names === undefined) return PEERS;
+  if (names === undefined) return PEERS.filter((p) => p.default !== false);
   return names.map((name) => {
     const peer = PEERS.find((p) => p.name === name);
     if (peer === undefined) throw new Error(`unknown peer "${name}"; known: ${PEERS.map((p) => p.name).join(", ")}`);
