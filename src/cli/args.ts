@@ -26,3 +26,21 @@ export function intFlag(name: string, value: string | undefined, min: number, ma
   }
   return n;
 }
+
+/** A JSON command-line value (params, meta); malformed JSON is a UsageError naming it. */
+export function jsonArg(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const hint = /^[\p{L}_][\p{L}\p{N}_ -]*$/u.test(text) ? ` (a string needs JSON quotes: '"${text}"')` : "";
+    throw new UsageError(`${what} is not valid JSON${hint}: ${(error as Error).message}`);
+  }
+}
+
+/** --meta: a JSON object, or undefined when the flag is absent. */
+export function metaArg(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  const meta = jsonArg("--meta", text);
+  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) throw new UsageError("--meta must be a JSON object, e.g. '{\"token\":\"abc\"}'");
+  return meta as Record<string, unknown>;
+}

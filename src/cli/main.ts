@@ -7,6 +7,10 @@ import { BootError, describe } from "../errors.ts";
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { UsageError } from "./args.ts";
+import { bench, BENCH_USAGE } from "./bench.ts";
+import { call, CALL_USAGE } from "./call.ts";
+import { list, LIST_USAGE } from "./list.ts";
+import { newCommand, NEW_USAGE } from "./new.ts";
 import { dev, serve, SERVE_USAGE } from "./serve.ts";
 import { SIGNAL_USAGE, signalCommand } from "./signal.ts";
 
@@ -17,12 +21,24 @@ commands:
   dev       serve, reloading when plugins or the config change
   reload    rolling reload of a running server
   stop      graceful stop of a running server
+  call      call one method and print its result
+  list      list the methods a server offers (or, with --local, this folder's plugins)
+  bench     load-test a server
+  new       write a new plugin and its test from a template
   help      show this text
   version   print the version
 
 ${SERVE_USAGE}
 
-${SIGNAL_USAGE}`;
+${SIGNAL_USAGE}
+
+${CALL_USAGE}
+
+${LIST_USAGE}
+
+${BENCH_USAGE}
+
+${NEW_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number | undefined>;
 
@@ -31,6 +47,10 @@ const COMMANDS: Record<string, Command> = {
   dev,
   reload: signalCommand("SIGHUP", "reloading"),
   stop: signalCommand("SIGTERM", "stopping"),
+  call,
+  list,
+  bench,
+  new: newCommand,
   help: async () => {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -42,6 +62,18 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** The usage shown with a command's UsageError: its own, or everything for an unknown command. */
+const COMMAND_USAGE: Record<string, string> = {
+  serve: SERVE_USAGE,
+  dev: SERVE_USAGE,
+  reload: SIGNAL_USAGE,
+  stop: SIGNAL_USAGE,
+  call: CALL_USAGE,
+  list: LIST_USAGE,
+  bench: BENCH_USAGE,
+  new: NEW_USAGE,
+};
+
 /** Runs one command; resolves with an exit code, or undefined to keep serving. */
 export async function main(argv: string[]): Promise<number | undefined> {
   const [name = "help", ...rest] = argv;
@@ -51,7 +83,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return await command(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`forkrpc: ${error.message}\n\n${USAGE}\n`);
+      const usage = command !== undefined && Object.hasOwn(COMMAND_USAGE, name) ? `usage: ${COMMAND_USAGE[name]}` : USAGE;
+      process.stderr.write(`forkrpc: ${error.message}\n\n${usage}\n`);
       return 2;
     }
     // In a worker the master reports the failure; say it once.

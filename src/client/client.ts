@@ -39,6 +39,8 @@ type State = "open" | "closing" | "destroyed";
 export class RpcClient<M extends Methods = AnyMethods> {
   readonly #options: ResolvedOptions;
   readonly #pool: ConnectionPool;
+  /** The client's own meta, encoded once for the calls that add none. */
+  readonly #metaJson: string | undefined;
   /** Calls waiting for a usable connection, in the order they came. */
   readonly #waiting = new Set<PendingCall>();
   readonly #live = new Set<PendingCall>();
@@ -49,6 +51,12 @@ export class RpcClient<M extends Methods = AnyMethods> {
 
   constructor(options: ClientOptions) {
     this.#options = resolveOptions(options);
+    const meta = this.#options.meta;
+    try {
+      this.#metaJson = meta === undefined ? undefined : encodeMeta(meta);
+    } catch (error) {
+      throw new TypeError(`options.meta: ${(error as Error).message}`);
+    }
     this.#pool = new ConnectionPool(this.#options, this.#poolEvents);
   }
 
@@ -124,9 +132,8 @@ export class RpcClient<M extends Methods = AnyMethods> {
     checkCallOptions(options);
     const paramsJson = encode(params, "INVALID_PARAMS", "params") ?? "null";
     const base = this.#options.meta;
-    const meta = options.meta === undefined ? base : base === undefined ? options.meta : { ...base, ...options.meta };
-    const metaJson = meta === undefined ? undefined : encode(meta, "INVALID_REQUEST", "meta");
-    if (metaJson !== undefined && !metaJson.startsWith("{")) throw new RpcError("INVALID_REQUEST", "meta must encode as a JSON object");
+    const metaJson =
+      options.meta === undefined ? this.#metaJson : encodeMeta(base === undefined ? options.meta : { ...base, ...options.meta });
     const call = new PendingCall(method, paramsJson, metaJson, options.timeoutMs ?? this.#options.timeoutMs, options.idempotent === true, full);
     this.#checkSize(call);
     return call;
@@ -224,6 +231,13 @@ export class RpcClient<M extends Methods = AnyMethods> {
 
 /** `{"in":,"params":,"id":,"meta":}` with a long id and timeoutMs. */
 const ENVELOPE_CHARS = 64;
+
+/** Meta is sent as an object whose closing brace the deadline's timeoutMs is spliced before. */
+function encodeMeta(meta: Record<string, unknown>): string {
+  const json = encode(meta, "INVALID_REQUEST", "meta");
+  if (json === undefined || !json.startsWith("{")) throw new RpcError("INVALID_REQUEST", "meta must encode as a JSON object");
+  return json;
+}
 
 function encode(value: unknown, code: "INVALID_PARAMS" | "INVALID_REQUEST", what: string): string | undefined {
   try {

@@ -130,7 +130,8 @@ export class ClientConnection implements CallHolder {
     const texts = this.#texts;
     this.#batch = [];
     this.#texts = [];
-    if (this.#socket.destroyed) return; // 'close' is coming and reports them unsent
+    // A socket that can no longer send: 'close' is coming and reports these calls unsent.
+    if (!this.#socket.writable) return;
     this.#socket.write(encodeFrames(texts));
     for (let i = 0; i < batch.length; i++) (batch[i] as PendingCall).written = true;
   };

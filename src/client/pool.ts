@@ -137,6 +137,12 @@ export class ConnectionPool {
     this.#opened++;
   }
 
+  /** Reconnects after the backoff for the slot's failures in a row (the first delay after a healthy connection). */
+  #reopenLater(slot: Slot): void {
+    if (this.#stopped) return;
+    slot.timer = setTimeout(() => this.#open(slot), backoffDelay(slot.failures - 1, this.#options));
+  }
+
   #setConn(slot: Slot, conn: ClientConnection | null): void {
     slot.conn = conn;
     this.#conns[slot.index] = conn;
@@ -155,7 +161,10 @@ export class ConnectionPool {
       this.#leaving.add(conn);
       if (slot !== undefined) {
         this.#setConn(slot, null);
-        this.#open(slot);
+        // A replacement at once, unless the server sends goaways before answering anything (then back off, not spin).
+        slot.failures = conn.healthy ? 0 : slot.failures + 1;
+        if (slot.failures === 0) this.#open(slot);
+        else this.#reopenLater(slot);
       }
       this.#events.unsent(unsent);
     },
@@ -166,7 +175,7 @@ export class ConnectionPool {
         this.#setConn(slot, null);
         this.#lastError = why;
         slot.failures = conn.healthy ? 0 : slot.failures + 1;
-        if (!this.#stopped) slot.timer = setTimeout(() => this.#open(slot), backoffDelay(slot.failures - 1, this.#options));
+        this.#reopenLater(slot);
       }
       if (unsent.length > 0) this.#events.unsent(unsent);
       if (written.length > 0) this.#events.lost(written, why);

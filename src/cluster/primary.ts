@@ -17,6 +17,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
+import { describeHang } from "./hang-report.ts";
 import { WorkerPool, type WorkerRecord } from "./pool.ts";
 import { watchForChanges } from "./watch.ts";
 
@@ -370,19 +371,4 @@ class Primary {
     process.on(signal, fn);
     this.#signals.push([signal, fn]);
   }
-}
-
-/** What a hung worker was doing, from its watchdog's report and its last heartbeat. */
-function describeHang(r: WorkerRecord, now: number): string {
-  const parts: string[] = [];
-  const stall = r.lastStall;
-  if (stall?.call) parts.push(`blocked in ${stall.call.method}${stall.call.id === null ? "" : ` (id ${JSON.stringify(stall.call.id)})`} for at least ${stall.blockedMs} ms`);
-  else if (stall) parts.push(`event loop blocked for at least ${stall.blockedMs} ms outside any handler call`);
-  const since = now - r.lastBeatAt;
-  const inflight = r.beat?.inflight ?? [];
-  if (inflight.length > 0) {
-    const list = inflight.map((q) => `${q.method}${q.id === null ? "" : ` (id ${JSON.stringify(q.id)})`} ${q.ms + since} ms`);
-    parts.push(`in flight: ${list.join(", ")}${(r.beat?.inflightCount ?? 0) > inflight.length ? ", ..." : ""}`);
-  }
-  return parts.length > 0 ? parts.join("; ") : "nothing was in flight at its last heartbeat";
 }

@@ -17,6 +17,7 @@ import type { Activity } from "./activity.ts";
 import { AnswerQueue } from "./answers.ts";
 import { RequestContext, type ContextOwner } from "./request-context.ts";
 import { dispatch } from "./dispatch.ts";
+import { ReadTimer } from "./read-timer.ts";
 import { overLimit, type InflightLimits } from "../middleware/limits.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
@@ -73,10 +74,9 @@ export class Connection implements ContextOwner {
   /** A framing fault to answer once everything before it is answered. */
   #fatal: Fault | null = null;
   #frames = 0;
-  #partialSince = 0;
+  readonly #readTimer: ReadTimer;
   /** When bytes last came in or went out (for the quiet period of a drain). */
   #lastActivity = performance.now();
-  #readTimer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
   #quietTimer: NodeJS.Timeout | null = null;
   #closeWaitTimer: NodeJS.Timeout | null = null;
@@ -89,6 +89,7 @@ export class Connection implements ContextOwner {
     this.#onClosed = onClosed;
     this.peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
     this.#decoder = new FrameDecoder(limits.maxFrameBytes, (buf, start, end) => this.#onFrame(buf, start, end));
+    this.#readTimer = new ReadTimer(limits.readTimeoutMs, this.#onReadTimeout);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("drain", () => this.#onDrain());
@@ -156,7 +157,7 @@ export class Connection implements ContextOwner {
       const framesBefore = this.#frames;
       const bad = this.#decoder.push(chunk);
       if (bad !== null) this.#fail(bad);
-      else this.#watchPartialFrame(framesBefore);
+      else this.#readTimer.watch(this.#decoder.midFrame, this.#frames !== framesBefore);
       this.#flush();
     } catch (error) {
       this.#lost(error);
@@ -240,10 +241,10 @@ export class Connection implements ContextOwner {
     if (pause) {
       this.#socket.pause();
       // Time we chose not to read is not the client's slowness.
-      this.#stopReadTimer();
+      this.#readTimer.stop();
     } else {
       this.#socket.resume();
-      if (this.#decoder.midFrame) this.#armReadTimer(true);
+      if (this.#decoder.midFrame) this.#readTimer.start(true);
     }
   }
 
@@ -255,7 +256,7 @@ export class Connection implements ContextOwner {
 
   #stopReading(): void {
     this.#reading = false;
-    this.#stopReadTimer();
+    this.#readTimer.stop();
     this.#updateReading();
   }
 
@@ -269,7 +270,7 @@ export class Connection implements ContextOwner {
     if (!close) return;
     this.#ended = true;
     this.#reading = false;
-    this.#stopReadTimer();
+    this.#readTimer.stop();
     // Whatever is still batched goes out first, then the fault, then our FIN.
     const texts = this.#answers.take();
     if (this.#fatal !== null) texts.push(encodeError(this.#fatal, undefined));
@@ -313,7 +314,7 @@ export class Connection implements ContextOwner {
   #onClose(): void {
     this.#ended = true;
     this.#reading = false;
-    this.#stopReadTimer();
+    this.#readTimer.stop();
     for (const timer of [this.#lingerTimer, this.#quietTimer, this.#closeWaitTimer]) if (timer !== null) clearTimeout(timer);
     this.#clientGone();
     this.#onClosed(this);
@@ -325,38 +326,11 @@ export class Connection implements ContextOwner {
     this.#watching.clear();
   }
 
-  /** Arms the read timeout while a frame is partly received. */
-  #watchPartialFrame(framesBefore: number): void {
-    if (!this.#decoder.midFrame) {
-      this.#partialSince = 0;
-      return;
-    }
-    this.#armReadTimer(this.#partialSince === 0 || this.#frames !== framesBefore);
-  }
-
-  #armReadTimer(restart: boolean): void {
-    if (restart) this.#partialSince = performance.now();
-    this.#readTimer ??= setTimeout(this.#onReadTimeout, this.#limits.readTimeoutMs);
-  }
-
+  /** Too slow to finish a frame: read nothing more, answer what is owed, close. */
   readonly #onReadTimeout = (): void => {
-    this.#readTimer = null;
     if (!this.#decoder.midFrame || !this.#reading || this.#paused) return;
-    const waited = performance.now() - this.#partialSince;
-    if (waited >= this.#limits.readTimeoutMs) {
-      // Too slow to finish a frame: read nothing more, answer what is owed, close.
-      this.#closeWhenIdle = true;
-      this.#stopReading();
-      this.#flush();
-    } else {
-      this.#readTimer = setTimeout(this.#onReadTimeout, this.#limits.readTimeoutMs - waited);
-    }
+    this.#closeWhenIdle = true;
+    this.#stopReading();
+    this.#flush();
   };
-
-  #stopReadTimer(): void {
-    if (this.#readTimer !== null) {
-      clearTimeout(this.#readTimer);
-      this.#readTimer = null;
-    }
-  }
 }
