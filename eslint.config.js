@@ -17,7 +17,11 @@ export default tseslint.config(
   ...directions({
     "src/protocol/**": [["../*"], "protocol/ imports nothing of ours"],
     "src/cluster/**": [ours(["protocol"]), "cluster/ starts servers and never parses frames"],
-    "src/{server,client,plugins,decorators}/**": [ours(["cluster", "cli"]), "process roles sit beside the data path, not inside it"],
+    "src/{server,plugins,decorators}/**": [ours(["cluster", "cli"]), "process roles sit beside the data path, not inside it"],
+    "src/client/**": [
+      [...ours(["server", "cluster", "cli", "plugins", "decorators", "middleware"]), "../config.ts", "../log.ts"],
+      "the client knows servers only through the wire: it imports protocol/ and errors.ts",
+    ],
     "src/*.ts": [[], ""],
     "src/cli/**": [[], ""],
   }),
