@@ -22,8 +22,8 @@ export function accessLog(options: AccessLogOptions = {}): MiddlewareFn {
   return async (ctx, next) => {
     if (rate < 1 && Math.random() >= rate) return next();
     const start = performance.now();
-    const line: Record<string, unknown> = { method: ctx.request.method, peer: `${ctx.peer.address}:${ctx.peer.port}` };
-    if (ctx.request.id !== undefined) line.id = ctx.request.id;
+    // method and id are bound in ctx.log already
+    const line: Record<string, unknown> = { peer: `${ctx.peer.address}:${ctx.peer.port}` };
     if (options.params === true) line.params = ctx.request.params;
     try {
       await next();

@@ -6,7 +6,8 @@ import type { DependencyContainer } from "tsyringe";
 import type { Logger } from "pino";
 import type { RpcMethodMeta } from "../decorators/rpc.ts";
 import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
-import type { Peer, RpcContext } from "../server/context.ts";
+import type { Peer } from "../server/context.ts";
+import type { RequestContext } from "../server/request-context.ts";
 import { requestLogger } from "./logger.ts";
 import type { MiddlewareContext } from "./types.ts";
 
@@ -16,10 +17,13 @@ export class CallContext implements MiddlewareContext {
   readonly handler: RpcMethodMeta;
   readonly container: DependencyContainer;
   /** The handler's own ctx (the terminal of the chain passes it on). */
-  readonly rpc: RpcContext;
+  readonly rpc: RequestContext;
+  /** This request's deadline (ms from the start; Infinity: none), enforced by the deadline step. */
+  readonly deadlineMs: number;
   #log: Logger | null = null;
 
-  constructor(req: RequestEnvelope, rpc: RpcContext, handler: RpcMethodMeta, container: DependencyContainer) {
+  constructor(req: RequestEnvelope, rpc: RequestContext, handler: RpcMethodMeta, container: DependencyContainer, deadlineMs: number) {
+    this.deadlineMs = deadlineMs;
     this.request = { method: req.method, params: req.params, id: req.id, meta: req.meta };
     this.response = { out: handler.out, result: undefined };
     this.handler = handler;
@@ -37,6 +41,11 @@ export class CallContext implements MiddlewareContext {
 
   get signal(): AbortSignal {
     return this.rpc.signal;
+  }
+
+  /** The deadline passed: abort the request's signal. */
+  expire(reason: unknown): void {
+    this.rpc.abort(reason);
   }
 
   get log(): Logger {

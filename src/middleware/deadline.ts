@@ -6,8 +6,17 @@
  * a synchronous answer never arms a timer.
  */
 import { RpcError } from "../errors.ts";
+import type { CallContext } from "./context.ts";
+import type { MiddlewareFn } from "./types.ts";
 
-/** The deadline in ms for a request, Infinity when none; throws INVALID_REQUEST for a bad meta.timeoutMs. */
+/** The longest delay setTimeout keeps (a larger one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The deadline in ms for a request, Infinity when none; throws
+ * INVALID_REQUEST for a bad meta.timeoutMs. Past MAX_TIMER_MS (24.8 days)
+ * a deadline is as good as none.
+ */
 export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: number | undefined, defaultMs: number): number {
   let ms = defaultMs > 0 ? defaultMs : Infinity;
   if (handlerMs !== undefined && handlerMs > 0 && handlerMs < ms) ms = handlerMs;
@@ -16,8 +25,14 @@ export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: n
     if (typeof asked !== "number" || !(asked > 0)) throw new RpcError("INVALID_REQUEST", "meta.timeoutMs must be a positive number");
     if (asked < ms) ms = asked;
   }
-  return ms;
+  return ms > MAX_TIMER_MS ? Infinity : ms;
 }
+
+/** The deadline as a chain step, so that middleware outside it (the access log) sees DEADLINE_EXCEEDED. */
+export const deadlineStep: MiddlewareFn = (ctx, next) => {
+  const call = ctx as CallContext;
+  return withDeadline(next(), call.deadlineMs, (reason) => call.expire(reason));
+};
 
 /**
  * Settles like `work`, or rejects with DEADLINE_EXCEEDED after `ms`, calling

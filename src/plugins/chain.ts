@@ -2,13 +2,13 @@
  * Builds each method's middleware chain once, at load time, in this order
  * (outermost first):
  *
- *   access log -> auth (unless the method is public) -> config `middleware`
+ *   access log -> deadline -> auth (unless the method is public) -> config `middleware`
  *   -> plugin @Middleware classes (by order, then file, then class name)
  *   -> the handler's @Use list -> params validation -> handler
  *
- * In-flight limits are checked before any of it (server/connection.ts) and
- * the deadline covers all of it (server/dispatch.ts). A method with nothing
- * configured gets no chain at all, and so pays nothing for the machinery.
+ * In-flight limits are checked before any of it (server/connection.ts). A
+ * method with nothing configured gets no chain at all, and so pays nothing
+ * for the machinery; its deadline is then enforced in server/dispatch.ts.
  */
 import type { DependencyContainer } from "tsyringe";
 import type { ServerConfig } from "../config.ts";
@@ -17,6 +17,7 @@ import { BootError, describe } from "../errors.ts";
 import { accessLog } from "../middleware/access-log.ts";
 import { auth } from "../middleware/auth.ts";
 import { compose, type Chain } from "../middleware/compose.ts";
+import { deadlineStep } from "../middleware/deadline.ts";
 import type { CallContext } from "../middleware/context.ts";
 import type { MiddlewareClass, MiddlewareFn } from "../middleware/types.ts";
 import { validate } from "../middleware/validation.ts";
@@ -70,6 +71,8 @@ export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function
   list.push(...parts.after, ...useOf(cls).map((entry) => parts.resolve(entry, where)));
   if (meta.params !== undefined) list.push(validate(meta.params));
   if (list.length === 0) return null;
+  // The deadline goes just inside the access log, so the log sees a DEADLINE_EXCEEDED.
+  list.splice(parts.before.length, 0, deadlineStep);
   return compose(list, (ctx) => handler.handle(ctx.request.params, (ctx as CallContext).rpc));
 }
 

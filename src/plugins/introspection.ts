@@ -14,6 +14,7 @@ import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
 import { jsonSchemaOf } from "../middleware/validation.ts";
 import type { Activity } from "../server/activity.ts";
 import type { MethodEntry } from "./registry.ts";
+import { shownPath } from "./discover.ts";
 
 /** The `file` of built-in methods. */
 export const BUILT_IN = "(built in)";
@@ -86,14 +87,15 @@ export function addIntrospection(methods: Map<string, MethodEntry>, config: Serv
     });
   }
   const discovery = { methods: [...methods.values()].map((e) => describeMethod(e.meta)) };
-  const registryHash = hashRegistry(discovery.methods, [...methods.values()].map((e) => e.file));
+  const registryHash = hashRegistry(discovery.methods, [...methods.values()].map((e) => e.file), config.pluginRoot);
 }
 
-function hashRegistry(methods: readonly MethodDescription[], files: readonly string[]): string {
+/** Same code in another folder, same hash: files count by their path under the plugin root and their bytes. */
+function hashRegistry(methods: readonly MethodDescription[], files: readonly string[], root: string): string {
   const hash = createHash("sha256");
   hash.update(JSON.stringify(methods));
   for (const file of [...new Set(files)].sort()) {
-    hash.update(file);
+    hash.update(shownPath(root, file));
     try {
       hash.update(readFileSync(file));
     } catch {

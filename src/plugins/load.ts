@@ -8,6 +8,8 @@ import { pathToFileURL } from "node:url";
 import { decoratedClasses, rpcDecorationsOf, rpcMetaOf, type HandlerClass, type RpcMethodMeta } from "../decorators/rpc.ts";
 import { BootError, describe } from "../errors.ts";
 import { middlewareMetaOf } from "../decorators/middleware.ts";
+import { MAX_TIMER_MS } from "../middleware/deadline.ts";
+import { isStandardSchema } from "../middleware/validation.ts";
 import type { MiddlewareClass } from "../middleware/types.ts";
 import { shownPath } from "./discover.ts";
 
@@ -151,5 +153,23 @@ function problemsOf(def: HandlerDefinition): string[] {
   if (typeof def.cls.prototype?.handle !== "function") {
     problems.push("an @Rpc class needs a handle(params, ctx) method");
   }
+  problems.push(...optionProblems(def.meta));
+  return problems;
+}
+
+/** The middleware options of @Rpc, checked at boot rather than failing every request. */
+function optionProblems(meta: RpcMethodMeta): string[] {
+  const problems: string[] = [];
+  const { timeoutMs, params, scopes } = meta;
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+    problems.push(`@Rpc option "timeoutMs" must be an integer from 1 to ${MAX_TIMER_MS}`);
+  }
+  if (params !== undefined && !isStandardSchema(params)) {
+    problems.push(`@Rpc option "params" must be a Standard Schema (a zod, valibot or arktype schema, say)`);
+  }
+  if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((x) => typeof x === "string" && x !== ""))) {
+    problems.push(`@Rpc option "scopes" must be an array of non-empty strings`);
+  }
+  if (meta.public !== undefined && typeof meta.public !== "boolean") problems.push(`@Rpc option "public" must be true or false`);
   return problems;
 }

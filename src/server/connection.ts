@@ -175,7 +175,8 @@ export class Connection implements ContextOwner {
     }
     if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
     if (this.#state === State.GoneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
-    const full = overLimit(this.#limits, this.#running, this.#activity.running.size);
+    // rpc.health must answer precisely when the worker is full.
+    const full = req.method === "rpc.health" ? null : overLimit(this.#limits, this.#running, this.#activity.running.size);
     if (full !== null) return this.#answers.now(encodeError(full, req.id), hasId);
 
     const ctx = new RequestContext(req, this);

@@ -47,7 +47,7 @@ export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RequestCo
 }
 
 function runChain(entry: MethodEntry, req: RequestEnvelope, ctx: RequestContext, ms: number, activity: Activity): Promise<string> {
-  const call = new CallContext(req, ctx, entry.meta, entry.container);
+  const call = new CallContext(req, ctx, entry.meta, entry.container, ms);
   let work: Promise<void>;
   // The chain's synchronous part (often the handler itself) is what a
   // watchdog report should name if it blocks.
@@ -59,7 +59,8 @@ function runChain(entry: MethodEntry, req: RequestEnvelope, ctx: RequestContext,
   } finally {
     activity.leave();
   }
-  return withDeadline(work, ms, (reason) => ctx.abort(reason)).then(
+  // The chain's own deadline step enforces `ms` (see plugins/chain.ts).
+  return work.then(
     () => {
       const out = call.response.out;
       return succeeded(out === entry.out ? entry.outJson : JSON.stringify(String(out)), entry, call.response.result, req.id);
