@@ -9,7 +9,11 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 /** The loader flags `npm start` uses (loader/register.js: swc with decorator metadata). */
-export const NODE_FLAGS = ["--import", "./loader/register.js", "--conditions=forkrpc-source"];
+export const NODE_FLAGS = [
+  "--import",
+  new URL("../../loader/register.js", import.meta.url).href,
+  "--conditions=forkrpc-source",
+];
 
 export interface Served {
   readonly proc: ChildProcess;

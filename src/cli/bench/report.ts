@@ -79,7 +79,14 @@ export function latencyChart(h: Histogram): string {
   const top = niceCeiling(h.max);
   const yOf = (us: number) => H - PAD.bottom - (us / top) * (H - PAD.top - PAD.bottom);
   let path = `M${xOf(0).toFixed(1)},${yOf(h.min).toFixed(1)}`;
-  for (const { fraction, value } of h.curve()) path += ` V${yOf(value).toFixed(1)} H${xOf(fraction).toFixed(1)}`;
+  let atX = xOf(0);
+  for (const { fraction, value } of h.curve()) {
+    const x = xOf(fraction);
+    // Buckets that end within half a pixel of the last drawn one add nothing the next step does not draw.
+    if (x - atX < 0.5 && fraction < 1) continue;
+    path += ` V${yOf(value).toFixed(1)} H${x.toFixed(1)}`;
+    atX = x;
+  }
   const xTicks = Array.from({ length: decades + 1 }, (_, d) => {
     const x = xOf(1 - 10 ** -d).toFixed(1);
     const label = d === 0 ? "0%" : `${(100 - 100 * 10 ** -d).toFixed(Math.max(0, d - 2))}%`;

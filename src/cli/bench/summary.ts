@@ -131,7 +131,9 @@ export function formatSummary(s: BenchSummary): string {
   if (s.connectionsLost > 0) lines.push(`  lost       ${plural(s.connectionsLost, "connection")} (${s.lostReasons.join("; ")})`);
   if (s.goaways > 0) lines.push(`  goaway     ${plural(s.goaways, "connection")} told the server is going away`);
   if (s.threadsMissing > 0) lines.push(`  missing    ${plural(s.threadsMissing, "thread")} did not report; their counts are not included`);
-  lines.push(`  loadgen    ${s.loadgen.cpuUsPerRequest.toFixed(2)} µs CPU per request, ${s.loadgen.cores.toFixed(2)} cores`);
+  if (o.ids && (s.errorsByCode.BAD_RESPONSE ?? 0) > 0) lines.push("  note       BAD_RESPONSE with --ids: answers that carry none of the ids sent (does the server echo ids?)");
+  const perRequest = s.requests === 0 ? "-" : `${s.loadgen.cpuUsPerRequest.toFixed(2)} µs`;
+  lines.push(`  loadgen    ${perRequest} CPU per request, ${s.loadgen.cores.toFixed(2)} cores`);
   return lines.join("\n");
 }
 
