@@ -8,6 +8,12 @@
 //                     --pipeline 32 --payload 16 --workers 2 --threads 1
 //                     --peers minimal-node,forkrpc --results bench/RESULTS.md]
 //
+//   npm run bench:middleware    (--peers forkrpc-mw0,forkrpc-mw3
+//                                --results bench/RESULTS-middleware.md)
+//
+// --peers picks peers by name (bench/peers/index.js), the first being the
+// baseline; without it, the default set (minimal-node, forkrpc).
+//
 // See bench/README.md for what is measured and how to read it.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -121,8 +127,16 @@ function machine() {
     cpu: os.cpus()[0]?.model ?? "unknown",
     kernel: `${os.type()} ${os.release()}`,
     commit: git("rev-parse", "--short", "HEAD"),
-    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json") !== "",
+    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures") !== "",
   };
+}
+
+/** How this run was started, as markdown for the results header. */
+function invocation() {
+  const script = process.env.npm_lifecycle_event;
+  if (script === "bench" && process.argv.length <= 2) return "`npm run bench` (bench/run.js)";
+  const command = `\`${["node", "bench/run.js", ...process.argv.slice(2)].join(" ")}\``;
+  return script?.startsWith("bench") ? `\`npm run ${script}\` (${command})` : command;
 }
 
 const range = (xs) => `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`;
@@ -131,7 +145,7 @@ function resultsMarkdown({ date, host, loadBefore, loadAfter, runs, summaries })
   const base = summaries[0].peer;
   return `# forkrpc bench results
 
-Written by \`npm run bench\` (bench/run.js); see bench/README.md for how to read it.
+Written by ${invocation()}; see bench/README.md for how to read it.
 Only the ratios mean anything beyond this machine and this moment.
 
 - date: ${date}
@@ -139,7 +153,7 @@ Only the ratios mean anything beyond this machine and this moment.
 - machine: ${host.nproc} CPUs (${host.cpu}), ${host.kernel}
 - load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}
 - other processes on the machine used ${range(runs.map((r) => r.other_cores))} cores during the measured windows${Math.max(...runs.map((r) => r.other_cores)) > 0.25 ? " (busy machine: read the spread between rounds before the ratios)" : ""}
-- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes to src/" : ""}
+- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes (src/, plugins/, configs or bench/fixtures/)" : ""}
 - load: ${settings.connections} connections x ${settings.pipeline} pipelined pings, ${settings.payload}-character string params, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine
 - servers: ${settings.workers} workers each; rounds: ${settings.rounds}, peers alternating (${summaries.map((s) => s.peer).join(", ")})
 

@@ -84,7 +84,7 @@ function startHeartbeat(config: ServerConfig, started: StartedServer, activity: 
       accepted: stats.accepted,
       rssBytes: process.memoryUsage.rss(),
       inflight: activity.oldest(MAX_REPORTED_INFLIGHT),
-      inflightCount: activity.running.size,
+      inflightCount: activity.inflight,
     });
   };
   setInterval(beat, heartbeatMs).unref();

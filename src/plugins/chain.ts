@@ -19,7 +19,7 @@ import { auth } from "../middleware/auth.ts";
 import { compose, type Chain } from "../middleware/compose.ts";
 import { deadlineStep } from "../middleware/deadline.ts";
 import type { CallContext } from "../middleware/context.ts";
-import type { MiddlewareClass, MiddlewareFn } from "../middleware/types.ts";
+import type { MiddlewareClass, MiddlewareContext, MiddlewareFn } from "../middleware/types.ts";
 import { validate } from "../middleware/validation.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
 import { shownPath } from "./discover.ts";
@@ -65,15 +65,23 @@ export function chainParts(config: ServerConfig, plugins: readonly MiddlewareDef
   };
 }
 
-export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function, handler: RpcHandler, where: string): Chain | null {
+/** A method's chain, composed twice: with the deadline step, and without it for requests that have no deadline. */
+export interface Chains {
+  readonly timed: Chain;
+  readonly untimed: Chain;
+}
+
+export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function, handler: RpcHandler, where: string): Chains | null {
   const list: MiddlewareFn[] = [...parts.before];
   if (parts.auth !== null && meta.public !== true) list.push(parts.auth);
   list.push(...parts.after, ...useOf(cls).map((entry) => parts.resolve(entry, where)));
   if (meta.params !== undefined) list.push(validate(meta.params));
   if (list.length === 0) return null;
+  const terminal = (ctx: MiddlewareContext) => handler.handle(ctx.request.params, (ctx as CallContext).rpc);
   // The deadline goes just inside the access log, so the log sees a DEADLINE_EXCEEDED.
-  list.splice(parts.before.length, 0, deadlineStep);
-  return compose(list, (ctx) => handler.handle(ctx.request.params, (ctx as CallContext).rpc));
+  const timed = [...list];
+  timed.splice(parts.before.length, 0, deadlineStep);
+  return { timed: compose(timed, terminal), untimed: compose(list, terminal) };
 }
 
 function isClass(value: unknown): boolean {

@@ -63,7 +63,7 @@ export function addIntrospection(methods: Map<string, MethodEntry>, config: Serv
           status: "serving",
           pid: process.pid,
           uptimeMs: Math.round(process.uptime() * 1000),
-          inflight: activity.running.size,
+          inflight: activity.inflight,
           served: activity.served,
           registryHash,
         }),

@@ -5,8 +5,7 @@
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
-import type { Chain } from "../middleware/compose.ts";
-import { buildChain, chainParts } from "./chain.ts";
+import { buildChain, chainParts, type Chains } from "./chain.ts";
 import { BootError, describe } from "../errors.ts";
 import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";
 import { shownPath } from "./discover.ts";
@@ -17,8 +16,8 @@ export interface MethodEntry {
   readonly name: string;
   /** Everything @Rpc declared (options included). */
   readonly meta: RpcMethodMeta;
-  /** The middleware chain, or null when the method has none (the fast path). */
-  readonly chain: Chain | null;
+  /** The middleware chains, or null when the method has none (the fast path). */
+  readonly chain: Chains | null;
   /** The worker's container, for middleware. */
   readonly container: DependencyContainer;
   /** deadline.defaultTimeoutMs from the config (0: none). */

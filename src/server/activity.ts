@@ -6,11 +6,13 @@
  */
 import type { RequestId } from "../protocol/envelope.ts";
 
-/** A request that is running asynchronously. */
+/** A request that is running asynchronously: a link in the list of them, oldest first. */
 export interface Running {
   readonly method: string;
   readonly id: RequestId | undefined;
   readonly startedAt: number;
+  prev: Running | null;
+  next: Running | null;
 }
 
 /** Layout of the shared call slot (Int32 indexes; see CALL_SLOT_BYTES). */
@@ -33,8 +35,14 @@ export const CALL_SLOT_BYTES = SLOT.ID_TEXT_BYTE + SLOT.ID_TEXT_MAX;
 export class Activity {
   /** Requests answered (results and errors alike). */
   served = 0;
-  /** Asynchronous requests in flight, oldest first (Set keeps insertion order). */
-  readonly running = new Set<Running>();
+  /**
+   * Asynchronous requests in flight, as an intrusive list (oldest at the
+   * head) and a count: O(1) to add and remove with no Set bookkeeping, which
+   * the profile showed costing a tenth of an async request.
+   */
+  #head: Running | null = null;
+  #tail: Running | null = null;
+  #inflight = 0;
   readonly #i32: Int32Array | null;
   readonly #f64: Float64Array | null;
   readonly #text: Uint8Array | null;
@@ -72,22 +80,34 @@ export class Activity {
     if (this.#i32 !== null) this.#i32[SLOT.ACTIVE] = 0;
   }
 
+  /** Requests running asynchronously now. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
   begin(method: string, id: RequestId | undefined): Running {
-    const r: Running = { method, id, startedAt: performance.now() };
-    this.running.add(r);
+    const r: Running = { method, id, startedAt: performance.now(), prev: this.#tail, next: null };
+    if (this.#tail === null) this.#head = r;
+    else this.#tail.next = r;
+    this.#tail = r;
+    this.#inflight++;
     return r;
   }
 
   end(r: Running): void {
-    this.running.delete(r);
+    if (r.prev === null) this.#head = r.next;
+    else r.prev.next = r.next;
+    if (r.next === null) this.#tail = r.prev;
+    else r.next.prev = r.prev;
+    r.prev = r.next = null;
+    this.#inflight--;
   }
 
   /** The `limit` longest-running requests, with their age in ms. */
   oldest(limit: number): Array<{ method: string; id: RequestId | null; ms: number }> {
     const now = performance.now();
     const out: Array<{ method: string; id: RequestId | null; ms: number }> = [];
-    for (const r of this.running) {
-      if (out.length === limit) break;
+    for (let r = this.#head; r !== null && out.length < limit; r = r.next) {
       out.push({ method: r.method, id: r.id ?? null, ms: Math.round(now - r.startedAt) });
     }
     return out;

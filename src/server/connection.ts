@@ -176,7 +176,7 @@ export class Connection implements ContextOwner {
     if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
     if (this.#state === State.GoneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
     // rpc.health must answer precisely when the worker is full.
-    const full = req.method === "rpc.health" ? null : overLimit(this.#limits, this.#running, this.#activity.running.size);
+    const full = req.method === "rpc.health" ? null : overLimit(this.#limits, this.#running, this.#activity.inflight);
     if (full !== null) return this.#answers.now(encodeError(full, req.id), hasId);
 
     const ctx = new RequestContext(req, this);

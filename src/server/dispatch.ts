@@ -11,6 +11,7 @@ import { log } from "../log.ts";
 import { CallContext } from "../middleware/context.ts";
 import { deadlineOf, withDeadline } from "../middleware/deadline.ts";
 import type { MethodEntry, Registry } from "../plugins/registry.ts";
+import type { Chains } from "../plugins/chain.ts";
 import type { Activity } from "./activity.ts";
 import type { RequestContext } from "./request-context.ts";
 
@@ -53,7 +54,8 @@ function runChain(entry: MethodEntry, req: RequestEnvelope, ctx: RequestContext,
   // watchdog report should name if it blocks.
   activity.enter(entry.index, req.id);
   try {
-    work = (entry.chain as (c: CallContext) => Promise<void>)(call);
+    const chains = entry.chain as Chains;
+    work = (ms === Infinity ? chains.untimed : chains.timed)(call);
   } catch (thrown) {
     work = Promise.reject(thrown);
   } finally {

@@ -211,7 +211,7 @@ test("plugin middleware classes run by order, then file, then class name, after 
   Use(tracer(trail, "use"))(Handler);
   const chain = buildChain(parts, META, Handler, { handle: () => trail.push("handler") }, "h.ts");
   assert.ok(chain !== null);
-  await chain(fakeContext());
+  await chain.untimed(fakeContext());
   assert.deepEqual(trail, [
     "g1>", "g2>", "Early>", "Zed>", "Alpha>", "Beta>", "Late>", "use>", "handler",
     "<use", "<Late", "<Beta", "<Alpha", "<Zed", "<Early", "<g2", "<g1",
@@ -224,6 +224,6 @@ test("the terminal hands the (validated) params and the handler's own ctx to han
   class Plain {}
   const chain = buildChain(parts, { ...META, params: schema }, Plain, handler, "x.ts");
   const ctx = fakeContext(7);
-  await chain!(ctx);
+  await chain!.untimed(ctx);
   assert.deepEqual(ctx.response.result, { params: { wrapped: 7 }, trail: ["seen"] });
 });
