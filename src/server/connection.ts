@@ -128,7 +128,7 @@ export class Connection implements ContextOwner {
     this.#state = State.Draining;
     this.#drainReason = reason;
     if (this.#usedIds) this.#goAway();
-    this.#lingerTimer = setTimeout(this.#onLingerOver, this.#limits.goawayLingerMs);
+    else this.#startLinger();
     this.#flush();
   }
 
@@ -140,6 +140,14 @@ export class Connection implements ContextOwner {
   #goAway(): void {
     this.#state = State.GoneAway;
     this.#answers.notice(encodeGoaway(this.#drainReason));
+    // The client gets the whole linger from its goaway, however late in the drain.
+    this.#startLinger();
+  }
+
+  #startLinger(): void {
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#lingerOver = false;
+    this.#lingerTimer = setTimeout(this.#onLingerOver, this.#limits.goawayLingerMs);
   }
 
   readonly #onLingerOver = (): void => {
@@ -168,13 +176,15 @@ export class Connection implements ContextOwner {
     this.#frames++;
     const req = parseRequest(buf, this.#limits.maxJsonDepth, start, end);
     const hasId = req.id !== undefined;
+    // Sent before any goaway reached the client: this request is run.
+    const goneAway = this.#state === State.GoneAway;
     if (hasId && !this.#usedIds) {
       this.#usedIds = true;
       // Its first id arrived while draining: it can be told now.
       if (this.#state === State.Draining) this.#goAway();
     }
     if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
-    if (this.#state === State.GoneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
+    if (goneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
     // rpc.health must answer precisely when the worker is full.
     const full = req.method === "rpc.health" ? null : overLimit(this.#limits, this.#running, this.#activity.inflight);
     if (full !== null) return this.#answers.now(encodeError(full, req.id), hasId);
