@@ -118,3 +118,14 @@ export class RawPeer {
     for (const w of waiters) w();
   }
 }
+
+/** One request on a fresh connection, as the tutorial's client makes them. */
+export async function callOnce(port: number, method: string, params?: unknown): Promise<Response> {
+  const peer = await RawPeer.open(port);
+  try {
+    peer.write(request(method, params));
+    return await peer.read();
+  } finally {
+    peer.close();
+  }
+}

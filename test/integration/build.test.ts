@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ROOT, serve } from "../helpers/server.ts";
-import { RawPeer, request, type Response } from "../helpers/wire.ts";
+import { callOnce } from "../helpers/wire.ts";
 
 const FIXTURE = join(ROOT, "test/fixtures/build/plugins");
 const TSC = join(ROOT, "node_modules/.bin/tsc");
@@ -35,15 +35,7 @@ function tempApp(files: Record<string, string>): string {
   return dir;
 }
 
-async function call(port: number, method: string, params?: unknown): Promise<Response> {
-  const peer = await RawPeer.open(port);
-  try {
-    peer.write(request(method, params));
-    return await peer.read();
-  } finally {
-    peer.close();
-  }
-}
+const call = callOnce;
 
 function tsc(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

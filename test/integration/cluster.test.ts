@@ -10,20 +10,12 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { ROOT, serve, type Served } from "../helpers/server.ts";
-import { RawPeer, request, type Response } from "../helpers/wire.ts";
+import { RawPeer, request, callOnce } from "../helpers/wire.ts";
 
 const CONFIG = join(ROOT, "test/fixtures/cluster/rpc.config.ts");
 const SLOW_BOOT_MS = 1_500;
 
-async function call(port: number, method: string, params?: unknown): Promise<Response> {
-  const peer = await RawPeer.open(port);
-  try {
-    peer.write(request(method, params));
-    return await peer.read();
-  } finally {
-    peer.close();
-  }
-}
+const call = callOnce;
 
 /** Opens `count` connections at once; closes every one that opened if any failed. */
 async function openMany(port: number, count: number): Promise<RawPeer[]> {

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { BOOT_CODES } from "../../src/errors.ts";
 import { ROOT, runCli, serve } from "../helpers/server.ts";
-import { RawPeer, request, type Response } from "../helpers/wire.ts";
+import { callOnce } from "../helpers/wire.ts";
 
 const FIXTURES = join(ROOT, "test/fixtures/discovery");
 const configOf = (name: string) => join(FIXTURES, name, "rpc.config.ts");
@@ -41,15 +41,7 @@ function tempApp(files: Record<string, string>): string {
 
 const TEMP_CONFIG = `import { defineConfig } from "forkrpc";\nexport default defineConfig({ plugins: ["plugins/**/*.ts"] });\n`;
 
-async function call(port: number, method: string, params?: unknown): Promise<Response> {
-  const peer = await RawPeer.open(port);
-  try {
-    peer.write(request(method, params));
-    return await peer.read();
-  } finally {
-    peer.close();
-  }
-}
+const call = callOnce;
 
 /** Boots a config that must fail; checks the exit, the boot code and every text that must be named. */
 async function bootFails(config: string, workers: number, code: keyof typeof BOOT_CODES, mentions: string[]) {
