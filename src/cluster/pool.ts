@@ -104,11 +104,18 @@ export class WorkerPool {
   /** Asks a worker to drain and exit. */
   retire(record: WorkerRecord, reason: string): void {
     if (record.state === "retiring" || record.state === "killed") return;
+    const booting = record.state === "booting";
     record.state = "retiring";
     record.endReason = reason;
+    // A message sent before a booting worker listens for messages is lost;
+    // SIGTERM is not: it kills a worker that has no handler yet, and takes
+    // the graceful path in one that has.
+    if (booting || !record.worker.isConnected()) {
+      record.worker.process.kill("SIGTERM");
+      return;
+    }
     const msg: ToWorker = { act: "forkrpc:drain", reason };
-    if (record.worker.isConnected()) record.worker.send(msg);
-    else record.worker.process.kill("SIGTERM");
+    record.worker.send(msg);
   }
 
   kill(record: WorkerRecord, reason: string): void {

@@ -154,6 +154,36 @@ test("maxRequests: the worker is recycled after ~50-60 requests and no ping fail
   }
 });
 
+test("maxRssMb: a worker past it is replaced, the replacement ready first, and no ping fails", { timeout: 85_000 }, async (t) => {
+  const tracker = new ChildTracker();
+  let served: Served | undefined;
+  let failed: unknown;
+  const loops: FreshLoop[] = [];
+  try {
+    served = await serve({ args: ["--config", fixtureConfig("recycle-rss"), "--workers", "1"], timeoutMs: 40_000 });
+    tracker.watch(served.pid);
+    const [first] = await count(served, 1, 5_000);
+    const fresh = new FreshLoop(served.port, { maxCalls: 40, maxMs: 30_000, paceMs: 100 });
+    loops.push(fresh);
+    const recycled = await findPid(served.port, (p) => p !== first, 25_000);
+    await fresh.done;
+    const line = new RegExp(`recycling worker ${first}: RSS (\\d+) MB is over maxRssMb 1`).exec(served.stderr());
+    t.diagnostic(`worker ${first} -> ${recycled}; ${line?.[0] ?? "no recycling line"}; fresh pings: ${fresh.ok} ok`);
+    assert.ok(line !== null, "the master says which worker and why");
+    assert.deepEqual(fresh.failures, [], "pings failed");
+    assert.equal(fresh.ok, 40);
+  } catch (error) {
+    failed = error;
+    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
+    throw error;
+  } finally {
+    for (const l of loops) await l.stop();
+    if (served) await served.stop();
+    const left = tracker.killLeftovers();
+    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
+  }
+});
+
 test("SIGTTOU while a reload boots: the new generation ends up with the new count", { timeout: 85_000 }, async (t) => {
   const fx = tempFixture("scaling");
   const tracker = new ChildTracker();
