@@ -48,6 +48,7 @@ function tokenTable(tokens: AuthOptions["tokens"]): Map<string, Principal> {
 }
 
 function hasScope(principal: Principal, scope: string): boolean {
-  const scopes = principal.scopes ?? [];
+  // A verify() in plain JS may return a string: "superadmin" must not grant "admin".
+  const scopes = Array.isArray(principal.scopes) ? principal.scopes : [];
   return scopes.includes("*") || scopes.includes(scope);
 }

@@ -202,14 +202,19 @@ export class Connection implements ContextOwner {
     const slot = this.#answers.expect(hasId);
     const running = activity.begin(req.method, req.id);
     outcome.then((text) => {
-      ctx.done();
-      activity.end(running);
-      activity.served++;
-      this.#running--;
-      this.#answers.fill(slot, text);
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        setImmediate(this.#flushLater);
+      // A throw here would be an unhandled rejection, which ends the worker.
+      try {
+        ctx.done();
+        activity.end(running);
+        activity.served++;
+        this.#running--;
+        this.#answers.fill(slot, text);
+        if (!this.#flushQueued) {
+          this.#flushQueued = true;
+          setImmediate(this.#flushLater);
+        }
+      } catch (error) {
+        this.#lost(error);
       }
     }, this.#lost);
   }
