@@ -5,7 +5,7 @@
 export type Level = "debug" | "info" | "warn" | "error";
 
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-let threshold = thresholdOf(process.env.FORKRPC_LOG_LEVEL);
+const threshold = thresholdOf(process.env.FORKRPC_LOG_LEVEL);
 let role = "master";
 
 export function setLogRole(name: string): void {
@@ -18,10 +18,6 @@ export function setLogRole(name: string): void {
  */
 export function thresholdOf(name: string | undefined): number {
   return name !== undefined && Object.hasOwn(ORDER, name) ? ORDER[name as Level] : ORDER.info;
-}
-
-export function setLogLevel(level: Level): void {
-  threshold = thresholdOf(level);
 }
 
 function write(level: Level, message: string): void {

@@ -13,7 +13,7 @@ import type { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
 import { jsonSchemaOf } from "../middleware/validation.ts";
 import type { Activity } from "../server/activity.ts";
-import type { MethodEntry } from "./registry.ts";
+import { addMethod, type MethodEntry } from "./registry.ts";
 import { shownPath } from "./discover.ts";
 
 /** The `file` of built-in methods. */
@@ -51,10 +51,10 @@ export function describeMethod(meta: RpcMethodMeta): MethodDescription {
 
 /** Adds rpc.discover and rpc.health to the method table, as configured. */
 export function addIntrospection(methods: Map<string, MethodEntry>, config: ServerConfig, activity: Activity, container: DependencyContainer): void {
-  const builtIns: Array<[RpcMethodMeta, RpcHandler]> = [];
+  const builtIns: Array<[RpcMethodMeta, RpcHandler, boolean]> = [];
   const discoverMeta: RpcMethodMeta = { name: "rpc.discover", out: "rpc.discover", public: true, description: "Describes every method this server offers." };
   const healthMeta: RpcMethodMeta = { name: "rpc.health", out: "rpc.health", public: true, description: "This worker's pid, uptime, load and registry hash." };
-  if (config.introspection.discover) builtIns.push([discoverMeta, { handle: () => discovery }]);
+  if (config.introspection.discover) builtIns.push([discoverMeta, { handle: () => discovery }, false]);
   if (config.introspection.health) {
     builtIns.push([
       healthMeta,
@@ -68,23 +68,12 @@ export function addIntrospection(methods: Map<string, MethodEntry>, config: Serv
           registryHash,
         }),
       },
+      true,
     ]);
   }
-  for (const [meta, handler] of builtIns) {
+  for (const [meta, handler, unlimited] of builtIns) {
     if (methods.has(meta.name)) continue; // a plugin chose to provide its own
-    methods.set(meta.name, {
-      name: meta.name,
-      meta,
-      chain: null,
-      container,
-      defaultTimeoutMs: 0,
-      index: methods.size,
-      out: meta.out,
-      outJson: JSON.stringify(meta.out),
-      description: meta.description,
-      handler,
-      file: BUILT_IN,
-    });
+    addMethod(methods, { meta, chain: null, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
   }
   const discovery = { methods: [...methods.values()].map((e) => describeMethod(e.meta)) };
   const registryHash = hashRegistry(discovery.methods, [...methods.values()].map((e) => e.file), config.pluginRoot);

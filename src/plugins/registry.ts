@@ -24,12 +24,21 @@ export interface MethodEntry {
   readonly defaultTimeoutMs: number;
   /** Position in the registry, so shared memory can name the method with a number. */
   readonly index: number;
-  readonly out: string;
-  /** `out` as JSON text, encoded once here instead of per response. */
+  /** `meta.out` as JSON text, encoded once here instead of per response. */
   readonly outJson: string;
-  readonly description: string | undefined;
   readonly handler: RpcHandler;
   readonly file: string;
+  /** Answered even past the in-flight limits (the built-in rpc.health must report a full worker). */
+  readonly unlimited?: boolean;
+}
+
+/** Adds one method to a table (plugin handlers here, built-ins in introspection.ts). */
+export function addMethod(
+  methods: Map<string, MethodEntry>,
+  fields: Pick<MethodEntry, "meta" | "chain" | "container" | "defaultTimeoutMs" | "handler" | "file" | "unlimited">,
+): void {
+  const { meta } = fields;
+  methods.set(meta.name, { ...fields, name: meta.name, index: methods.size, outJson: JSON.stringify(meta.out) });
 }
 
 /** Method name -> entry. A Map, so inherited keys such as "__proto__" never match. */
@@ -68,16 +77,11 @@ export function buildRegistry(
     } catch (cause) {
       throw new BootError("INJECTION_FAILED", `${where}: constructing ${def.cls.name} failed: ${describe(cause)}`, { cause });
     }
-    methods.set(def.meta.name, {
-      name: def.meta.name,
+    addMethod(methods, {
       meta: def.meta,
       chain: buildChain(parts, def.meta, def.cls, handler, where),
       container,
       defaultTimeoutMs: config.deadline.defaultTimeoutMs,
-      index: methods.size,
-      out: def.meta.out,
-      outJson: JSON.stringify(def.meta.out),
-      description: def.meta.description,
       handler,
       file: def.file,
     });

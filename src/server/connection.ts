@@ -185,9 +185,9 @@ export class Connection implements ContextOwner {
     }
     if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
     if (goneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
-    // rpc.health must answer precisely when the worker is full.
-    const full = req.method === "rpc.health" ? null : overLimit(this.#limits, this.#running, this.#activity.inflight);
-    if (full !== null) return this.#answers.now(encodeError(full, req.id), hasId);
+    const full = overLimit(this.#limits, this.#running, this.#activity.inflight);
+    // Looked up only when full: rpc.health must answer precisely then.
+    if (full !== null && this.#methods.get(req.method)?.unlimited !== true) return this.#answers.now(encodeError(full, req.id), hasId);
 
     const ctx = new RequestContext(req, this);
     const activity = this.#activity;

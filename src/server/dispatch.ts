@@ -65,7 +65,7 @@ function runChain(entry: MethodEntry, req: RequestEnvelope, ctx: RequestContext,
   return work.then(
     () => {
       const out = call.response.out;
-      return succeeded(out === entry.out ? entry.outJson : JSON.stringify(String(out)), entry, call.response.result, req.id);
+      return succeeded(out === entry.meta.out ? entry.outJson : JSON.stringify(String(out)), entry, call.response.result, req.id);
     },
     (thrown) => failed(entry, thrown, ctx),
   );

@@ -18,27 +18,26 @@ export interface StartedServer {
   readonly server: RpcServer;
   readonly registry: BuiltRegistry;
   readonly address: AddressInfo;
-  readonly files: readonly string[];
 }
 
 /** Builds the registry for a config without listening (used by start and by tooling). */
-export async function loadRegistry(config: ServerConfig, activity = new Activity()): Promise<{ registry: BuiltRegistry; files: string[] }> {
+export async function loadRegistry(config: ServerConfig, activity = new Activity()): Promise<{ registry: BuiltRegistry }> {
   const files = await discoverPlugins(config.plugins, config.pluginRoot);
   const middleware: MiddlewareDefinition[] = [];
   const defs = await loadPlugins(files, config.pluginRoot, middleware);
   const registry = buildRegistry(defs, config, middleware);
   addIntrospection(registry.methods as Map<string, MethodEntry>, config, activity, registry.container);
-  return { registry, files };
+  return { registry };
 }
 
 export async function startServer(config: ServerConfig, activity = new Activity()): Promise<StartedServer> {
-  const { registry, files } = await loadRegistry(config, activity);
+  const { registry } = await loadRegistry(config, activity);
   const hookTimeoutMs = config.supervision.hookTimeoutMs;
   await runStartHooks(registry.hooked, hookTimeoutMs);
   const server = new RpcServer(registry.methods, config, activity);
   try {
     const address = await server.listen(config.host, config.port);
-    return { server, registry, address, files };
+    return { server, registry, address };
   } catch (error) {
     await runStopHooks(registry.hooked, hookTimeoutMs);
     throw error;

@@ -350,6 +350,11 @@ describe("in-flight limits", () => {
     const cFirst = await c.read();
     assertError(cFirst, "RESOURCE_EXHAUSTED", "c1");
     assert.match(cFirst.result.message, /worker/);
+    // Full, yet rpc.health answers, and says so.
+    c.write(request("rpc.health", null, { id: "c-health" }));
+    const health = await c.read();
+    assert.equal(health.out, "rpc.health", JSON.stringify(health));
+    assert.equal(health.result.inflight, 2);
 
     assert.deepEqual(await a.read(8_000), { out: "sleep", result: "slept", id: "a1" });
     assert.deepEqual(await b.read(8_000), { out: "sleep", result: "slept", id: "b1" });
