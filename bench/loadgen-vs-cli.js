@@ -23,32 +23,16 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { buildLoadgen, runLoadgen } from "./lib/loadgen.js";
 import { CLOCK_TICKS, cpuBetween, cpuSample, machineSample } from "./lib/proctree.js";
 import { freePort, startPeer, stopPeer } from "./lib/server.js";
 import { findPeers } from "./peers/index.js";
+import { benchArgs } from "./lib/options.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const PAYLOAD = 16;
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "2" },
-    duration: { type: "string", default: "10" },
-    warmup: { type: "string", default: "2" },
-    connections: { type: "string", default: "32" },
-    pipeline: { type: "string", default: "32" },
-    workers: { type: "string", default: "2" },
-    threads: { type: "string", default: "1" },
-    peer: { type: "string", default: "minimal-node" },
-  },
-});
-const n = (name) => {
-  const v = Number(values[name]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number`);
-  return v;
-};
+const { values, int: n } = benchArgs({ peer: { type: "string", default: "minimal-node" } });
 const settings = {
   rounds: n("rounds"),
   duration: n("duration"),

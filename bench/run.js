@@ -20,35 +20,21 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { buildLoadgen, runLoadgen } from "./lib/loadgen.js";
 import { cpuBetween, cpuSample, ioBetween, ioSample, machineSample, rssSample } from "./lib/proctree.js";
 import { ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
 import { freePort, startPeer, stopPeer } from "./lib/server.js";
 import { findPeers } from "./peers/index.js";
+import { benchArgs } from "./lib/options.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MB = 1024 * 1024;
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "2" },
-    duration: { type: "string", default: "10" },
-    warmup: { type: "string", default: "2" },
-    connections: { type: "string", default: "32" },
-    pipeline: { type: "string", default: "32" },
-    payload: { type: "string", default: "16" },
-    workers: { type: "string", default: "2" },
-    threads: { type: "string", default: "1" },
-    peers: { type: "string" },
-    results: { type: "string", default: "bench/RESULTS.md" },
-  },
+const { values, int } = benchArgs({
+  payload: { type: "string", default: "16" },
+  peers: { type: "string" },
+  results: { type: "string", default: "bench/RESULTS.md" },
 });
-const int = (name) => {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${values[name]}"`);
-  return n;
-};
 const settings = {
   rounds: int("rounds"),
   duration: int("duration"),
