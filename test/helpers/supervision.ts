@@ -1,14 +1,16 @@
 /**
  * Helpers for the supervision tests: the master's worker children (from
- * /proc), temporary copies of fixtures, one-shot calls, and two bounded
- * background client loops that count every failure a client would see.
+ * /proc), temporary copies of fixtures, one-shot calls, two bounded
+ * background client loops that count every failure a client would see, and
+ * the start / stop / no-worker-left-over frame around each test.
  */
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, NODE_FLAGS, ROOT } from "./server.ts";
+import { CLI, NODE_FLAGS, ROOT, serve, type ServeOptions, type Served } from "./server.ts";
 import { RawPeer, request, type Response } from "./wire.ts";
 
 export const FIXTURES = join(ROOT, "test/fixtures/supervision");
@@ -413,4 +415,79 @@ export function within<T>(what: string, promise: Promise<T>, ms: number): Promis
       timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
     }),
   ]);
+}
+
+export interface Supervision {
+  readonly served: Served;
+  readonly tracker: ChildTracker;
+  /** Registers `fn` to run before the master is stopped, last registered first (client loops, open connections). */
+  defer(fn: () => unknown): void;
+}
+
+export interface SupervisedOptions {
+  /** Assert that the master exits 0 when it is stopped at the end (default true). */
+  expectExit0?: boolean;
+  /** Runs after the master is stopped, before the leftover check (e.g. removing a temp folder). */
+  cleanup?: () => void;
+}
+
+/**
+ * Starts a server, tracks its workers and runs `body`. A failure gets the
+ * master's stderr appended. Then, whatever happened: the deferred functions
+ * run, the master is stopped (and, if the body passed, must exit 0), `cleanup`
+ * runs, and any worker still alive is killed; if the body passed, there must
+ * have been none.
+ */
+export async function supervised(
+  options: ServeOptions,
+  body: (s: Supervision) => Promise<void>,
+  { expectExit0 = true, cleanup }: SupervisedOptions = {},
+): Promise<void> {
+  const tracker = new ChildTracker();
+  const deferred: Array<() => unknown> = [];
+  let served: Served | undefined;
+  let failed: unknown;
+  try {
+    served = await serve(options);
+    tracker.watch(served.pid);
+    await body({ served, tracker, defer: (fn) => deferred.push(fn) });
+  } catch (error) {
+    failed = error;
+    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
+    throw error;
+  } finally {
+    try {
+      for (const fn of deferred.reverse()) await fn();
+      if (served) {
+        const code = await served.stop();
+        if (failed === undefined && expectExit0) assert.equal(code, 0, `master exit code; stderr:\n${served.stderr()}`);
+      }
+    } finally {
+      cleanup?.();
+      const left = tracker.killLeftovers();
+      if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
+    }
+  }
+}
+
+/**
+ * Launches a CLI command expected to exit by itself, tracks its workers and
+ * runs `body`. Then the command is killed if it still runs, and so is any
+ * worker still alive; if the body passed, there must have been none.
+ */
+export async function launched(args: string[], body: (cli: Launched) => Promise<void>): Promise<void> {
+  const tracker = new ChildTracker();
+  let failed: unknown;
+  const cli = launch(args);
+  try {
+    tracker.watch(cli.pid);
+    await body(cli);
+  } catch (error) {
+    failed = error;
+    throw error;
+  } finally {
+    cli.kill();
+    const left = tracker.killLeftovers();
+    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
+  }
 }

@@ -5,32 +5,25 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serve, type Served } from "../helpers/server.ts";
 import { RawPeer, request } from "../helpers/wire.ts";
-import { ChildTracker, FreshLoop, childPids, findPid, fixtureConfig, isAlive, sleep, waitFor } from "../helpers/supervision.ts";
+import { FreshLoop, childPids, findPid, fixtureConfig, isAlive, sleep, supervised, waitFor } from "../helpers/supervision.ts";
 
 test("a handler that blocks the event loop: its worker is killed, named, and replaced", { timeout: 85_000 }, async (t) => {
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  let loop: FreshLoop | undefined;
-  let spinPeer: RawPeer | undefined;
-  try {
-    served = await serve({ args: ["--config", fixtureConfig("hung"), "--workers", "2"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
+  await supervised({ args: ["--config", fixtureConfig("hung"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served, defer }) => {
     const master = served.pid;
     const before = await waitFor("2 workers", () => (childPids(master).length === 2 ? childPids(master) : undefined), 5_000);
 
-    loop = new FreshLoop(served.port, { maxCalls: 3_000, maxMs: 40_000, paceMs: 10 });
-    await waitFor("the loop to get going", () => loop!.ok >= 10, 10_000, 20);
+    const loop = new FreshLoop(served.port, { maxCalls: 3_000, maxMs: 40_000, paceMs: 10 });
+    defer(() => loop.stop());
+    await waitFor("the loop to get going", () => loop.ok >= 10, 10_000, 20);
 
     // Sent between two pings, and the loop held a moment so that the spin
     // has surely started: a ping the doomed worker accepted in the same
     // instant would be lost with it, which is not what is tested here.
-    spinPeer = await RawPeer.open(served.port);
-    const peer = spinPeer;
+    const spinPeer = await RawPeer.open(served.port);
+    defer(() => spinPeer.close());
     const sentAt = await loop.between(async () => {
-      peer.write(request("spin", { ms: 20_000 }, { id: 42 }));
+      spinPeer.write(request("spin", { ms: 20_000 }, { id: 42 }));
       await sleep(300);
       return Date.now() - 300;
     });
@@ -39,7 +32,7 @@ test("a handler that blocks the event loop: its worker is killed, named, and rep
     const killed = await waitFor(
       '"killing worker" naming spin and id 42',
       () => {
-        const m = /killing worker (\d+): hung: no heartbeat for \d+ ms; (.*)/.exec(served!.stderr());
+        const m = /killing worker (\d+): hung: no heartbeat for \d+ ms; (.*)/.exec(served.stderr());
         return m ? { pid: Number(m[1]), why: m[2] as string, at: Date.now() } : undefined;
       },
       8_000,
@@ -74,18 +67,5 @@ test("a handler that blocks the event loop: its worker is killed, named, and rep
     t.diagnostic(`pings on other connections: ${loop.ok} ok, ${loop.failures.length} failures`);
     assert.deepEqual(loop.failures, [], "pings on other connections failed");
     assert.ok(okWhileHung >= 10, `pings kept flowing while the worker hung (${okWhileHung} between the spin and the kill)`);
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    spinPeer?.close();
-    await loop?.stop();
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0);
-    }
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serve, type Served } from "../helpers/server.ts";
-import { ChildTracker, call, childPids, fixtureConfig, launch, waitFor, within } from "../helpers/supervision.ts";
+import { call, childPids, fixtureConfig, launched, supervised, waitFor, within } from "../helpers/supervision.ts";
 
 interface Entry {
   pid: number;
@@ -42,74 +41,58 @@ function byPid(list: Entry[]): Map<number, string[]> {
 test("start hooks run in each worker before it serves, dependency first; stop hooks in reverse, on reload and on SIGTERM", { timeout: 85_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "forkrpc-sup-lifecycle-"));
   const file = join(dir, "hooks.jsonl");
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  try {
-    served = await serve({
-      args: ["--config", fixtureConfig("lifecycle"), "--workers", "2"],
-      env: { FORKRPC_TEST_LIFECYCLE_FILE: file },
-      timeoutMs: 40_000,
-    });
-    tracker.watch(served.pid);
-    const workers = await waitFor("2 workers", () => (childPids(served!.pid).length === 2 ? childPids(served!.pid) : undefined), 5_000);
+  const options = {
+    args: ["--config", fixtureConfig("lifecycle"), "--workers", "2"],
+    env: { FORKRPC_TEST_LIFECYCLE_FILE: file },
+    timeoutMs: 40_000,
+  };
+  await supervised(
+    options,
+    async ({ served }) => {
+      const workers = await waitFor("2 workers", () => (childPids(served.pid).length === 2 ? childPids(served.pid) : undefined), 5_000);
 
-    // Ready means every start hook has finished, in both workers.
-    const started = byPid(entries(file));
-    assert.deepEqual([...started.keys()].sort((a, b) => a - b), workers, "both workers ran their start hooks");
-    for (const pid of workers) assert.deepEqual(started.get(pid), ["Db started", "Users started"], `worker ${pid}`);
+      // Ready means every start hook has finished, in both workers.
+      const started = byPid(entries(file));
+      assert.deepEqual([...started.keys()].sort((a, b) => a - b), workers, "both workers ran their start hooks");
+      for (const pid of workers) assert.deepEqual(started.get(pid), ["Db started", "Users started"], `worker ${pid}`);
 
-    // The handler got the started service injected.
-    const r = await call(served.port, "users");
-    assert.equal(r.out, "users");
-    assert.equal(r.result.dbOpen, true);
+      // The handler got the started service injected.
+      const r = await call(served.port, "users");
+      assert.equal(r.out, "users");
+      assert.equal(r.result.dbOpen, true);
 
-    // A reload: the retired workers run their stop hooks, the new ones their start hooks.
-    process.kill(served.pid, "SIGHUP");
-    const fresh = await waitFor(
-      "the new generation",
-      () => {
-        const now = childPids(served!.pid);
-        return now.length === 2 && now.every((p) => !workers.includes(p)) ? now : undefined;
-      },
-      25_000,
-      50,
-    );
-    await waitFor("the old workers' stop hooks", () => workers.every((p) => byPid(entries(file)).get(p)?.length === 4), 10_000);
-    let all = byPid(entries(file));
-    for (const pid of workers) {
-      assert.deepEqual(all.get(pid), ["Db started", "Users started", "Users stopped", "Db stopped"], `retired worker ${pid}`);
-    }
-    for (const pid of fresh) assert.deepEqual(all.get(pid), ["Db started", "Users started"], `new worker ${pid}`);
+      // A reload: the retired workers run their stop hooks, the new ones their start hooks.
+      process.kill(served.pid, "SIGHUP");
+      const fresh = await waitFor(
+        "the new generation",
+        () => {
+          const now = childPids(served.pid);
+          return now.length === 2 && now.every((p) => !workers.includes(p)) ? now : undefined;
+        },
+        25_000,
+        50,
+      );
+      await waitFor("the old workers' stop hooks", () => workers.every((p) => byPid(entries(file)).get(p)?.length === 4), 10_000);
+      let all = byPid(entries(file));
+      for (const pid of workers) {
+        assert.deepEqual(all.get(pid), ["Db started", "Users started", "Users stopped", "Db stopped"], `retired worker ${pid}`);
+      }
+      for (const pid of fresh) assert.deepEqual(all.get(pid), ["Db started", "Users started"], `new worker ${pid}`);
 
-    const code = await served.stop("SIGTERM");
-    assert.equal(code, 0, `master exit code; stderr:\n${served.stderr()}`);
-    all = byPid(entries(file));
-    for (const pid of fresh) {
-      assert.deepEqual(all.get(pid), ["Db started", "Users started", "Users stopped", "Db stopped"], `worker ${pid}`);
-    }
-    assert.equal(entries(file).length, 16, "no other hook calls");
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0);
-    }
-    rmSync(dir, { recursive: true, force: true });
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+      const code = await served.stop("SIGTERM");
+      assert.equal(code, 0, `master exit code; stderr:\n${served.stderr()}`);
+      all = byPid(entries(file));
+      for (const pid of fresh) {
+        assert.deepEqual(all.get(pid), ["Db started", "Users started", "Users stopped", "Db stopped"], `worker ${pid}`);
+      }
+      assert.equal(entries(file).length, 16, "no other hook calls");
+    },
+    { cleanup: () => rmSync(dir, { recursive: true, force: true }) },
+  );
 });
 
 test("an onWorkerStart that throws: the server does not boot, HOOK_FAILED names the class", { timeout: 60_000 }, async () => {
-  const tracker = new ChildTracker();
-  let failed: unknown;
-  const cli = launch(["serve", "--config", fixtureConfig("lifecycle-fail"), "--workers", "2", "--port", "0"]);
-  try {
-    tracker.watch(cli.pid);
+  await launched(["serve", "--config", fixtureConfig("lifecycle-fail"), "--workers", "2", "--port", "0"], async (cli) => {
     const code = await within("the master to exit", cli.exited, 45_000);
     const err = cli.stderr();
     assert.equal(code, 1, `exit code; stderr:\n${err}`);
@@ -117,34 +100,16 @@ test("an onWorkerStart that throws: the server does not boot, HOOK_FAILED names 
     assert.match(err, /HOOK_FAILED/);
     assert.match(err, /BadStart\.onWorkerStart\(\)/, "names the class and the hook");
     assert.match(err, /database unreachable-789/, "and the error");
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    cli.kill();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });
 
 test("an onWorkerStart that never finishes: HOOK_FAILED after hookTimeoutMs", { timeout: 60_000 }, async () => {
-  const tracker = new ChildTracker();
-  let failed: unknown;
-  const cli = launch(["serve", "--config", fixtureConfig("lifecycle-hang"), "--workers", "1", "--port", "0"]);
-  try {
-    tracker.watch(cli.pid);
+  await launched(["serve", "--config", fixtureConfig("lifecycle-hang"), "--workers", "1", "--port", "0"], async (cli) => {
     const code = await within("the master to exit", cli.exited, 45_000);
     const err = cli.stderr();
     assert.equal(code, 1, `exit code; stderr:\n${err}`);
     assert.doesNotMatch(cli.stdout(), /forkrpc ready/);
     assert.match(err, /HOOK_FAILED/);
     assert.match(err, /NeverStarts\.onWorkerStart\(\) did not finish within 500 ms/);
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    cli.kill();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });

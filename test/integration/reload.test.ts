@@ -7,9 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, serve, type Served } from "../helpers/server.ts";
+import { runCli, type Served } from "../helpers/server.ts";
 import {
-  ChildTracker,
   FreshLoop,
   KeepAliveLoop,
   call,
@@ -17,6 +16,7 @@ import {
   findPid,
   isAlive,
   sleep,
+  supervised,
   tempFixture,
   waitFor,
   type TempFixture,
@@ -45,36 +45,22 @@ export class Broken {
 interface Setup {
   fx: TempFixture;
   served: Served;
-  tracker: ChildTracker;
   before: number[];
+  defer(fn: () => unknown): void;
 }
 
-async function start(extra: (fx: TempFixture) => string[] = () => []): Promise<Setup> {
+/** Runs `body` against a server on a fresh copy of the reload fixture, 2 workers up. */
+function reloading(body: (s: Setup) => Promise<void>, extra: (fx: TempFixture) => string[] = () => []): Promise<void> {
   const fx = tempFixture("reload");
-  const tracker = new ChildTracker();
-  try {
-    const served = await serve({ args: ["--config", fx.config, "--workers", "2", ...extra(fx)], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
-    const before = await waitFor("2 workers", () => (childPids(served.pid).length === 2 ? childPids(served.pid) : undefined), 5_000);
-    return { fx, served, tracker, before };
-  } catch (error) {
-    tracker.killLeftovers();
-    fx.remove();
-    throw error;
-  }
-}
-
-async function finish(s: Setup | undefined, failed: unknown): Promise<void> {
-  if (s === undefined) return;
-  if (failed !== undefined && failed instanceof Error) failed.message += `\nmaster stderr:\n${s.served.stderr()}`;
-  try {
-    const code = await s.served.stop();
-    if (failed === undefined) assert.equal(code, 0, `master exit code; stderr:\n${s.served.stderr()}`);
-  } finally {
-    const left = s.tracker.killLeftovers();
-    s.fx.remove();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  const options = { args: ["--config", fx.config, "--workers", "2", ...extra(fx)], timeoutMs: 40_000 };
+  return supervised(
+    options,
+    async ({ served, defer }) => {
+      const before = await waitFor("2 workers", () => (childPids(served.pid).length === 2 ? childPids(served.pid) : undefined), 5_000);
+      await body({ fx, served, before, defer });
+    },
+    { cleanup: fx.remove },
+  );
 }
 
 /** Waits until `method` answers something other than METHOD_NOT_FOUND. */
@@ -104,16 +90,12 @@ function replaced(master: number, before: number[], count: number, timeoutMs: nu
 }
 
 test("SIGHUP: a new plugin answers, old workers go, and neither kind of client loses a request", { timeout: 85_000 }, async (t) => {
-  let s: Setup | undefined;
-  let failed: unknown;
-  let fresh: FreshLoop | undefined;
-  let keep: KeepAliveLoop | undefined;
-  try {
-    s = await start();
-    const { served, fx, before } = s;
-    fresh = new FreshLoop(served.port, { maxCalls: 4_000, maxMs: 45_000, paceMs: 5 });
-    keep = new KeepAliveLoop(served.port, { maxCalls: 20_000, maxMs: 45_000, depth: 3, paceMs: 2 });
-    await waitFor("the loops to get going", () => fresh!.ok >= 10 && keep!.ok >= 10, 10_000, 20);
+  await reloading(async ({ served, fx, before, defer }) => {
+    const fresh = new FreshLoop(served.port, { maxCalls: 4_000, maxMs: 45_000, paceMs: 5 });
+    const keep = new KeepAliveLoop(served.port, { maxCalls: 20_000, maxMs: 45_000, depth: 3, paceMs: 2 });
+    defer(() => keep.stop());
+    defer(() => fresh.stop());
+    await waitFor("the loops to get going", () => fresh.ok >= 10 && keep.ok >= 10, 10_000, 20);
 
     writeFileSync(join(fx.plugins, "fresh.ts"), FRESH_PLUGIN);
     const hupAt = Date.now();
@@ -126,7 +108,7 @@ test("SIGHUP: a new plugin answers, old workers go, and neither kind of client l
     const replacedMs = Date.now() - hupAt;
     // A little more traffic against the new generation only.
     const okNow = fresh.ok + keep.ok;
-    await waitFor("more pings after the reload", () => fresh!.ok + keep!.ok >= okNow + 20, 10_000, 20);
+    await waitFor("more pings after the reload", () => fresh.ok + keep.ok >= okNow + 20, 10_000, 20);
     await fresh.stop();
     await keep.stop();
     t.diagnostic(`reload: "fresh" answered ${answerMs} ms after SIGHUP; old workers gone after ${replacedMs} ms`);
@@ -142,22 +124,11 @@ test("SIGHUP: a new plugin answers, old workers go, and neither kind of client l
     assert.ok(after.includes(pid), `answered by a new worker (${pid} in ${after})`);
     assert.ok(!before.includes(pid));
     assert.deepEqual(await call(served.port, "ping", 1), { out: "pong", result: 1 });
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    await fresh?.stop();
-    await keep?.stop();
-    await finish(s, failed);
-  }
+  });
 });
 
 test("SIGHUP with a broken plugin: reload abandoned, the old workers keep serving", { timeout: 85_000 }, async (t) => {
-  let s: Setup | undefined;
-  let failed: unknown;
-  try {
-    s = await start();
-    const { served, fx, before } = s;
+  await reloading(async ({ served, fx, before }) => {
     writeFileSync(join(fx.plugins, "broken.ts"), BROKEN_PLUGIN);
     const hupAt = Date.now();
     process.kill(served.pid, "SIGHUP");
@@ -186,20 +157,11 @@ test("SIGHUP with a broken plugin: reload abandoned, the old workers keep servin
     const r = await answers(served.port, "fresh", 20_000);
     assert.equal(r.out, "fresh");
     await replaced(served.pid, before, 2, 15_000);
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    await finish(s, failed);
-  }
+  });
 });
 
 test("`forkrpc reload --pid-file F` reloads as SIGHUP does; a removed plugin's method is then METHOD_NOT_FOUND", { timeout: 85_000 }, async (t) => {
-  let s: Setup | undefined;
-  let failed: unknown;
-  try {
-    s = await start((fx) => ["--pid-file", join(fx.dir, "master.pid")]);
-    const { served, fx, before } = s;
+  await reloading(async ({ served, fx, before }) => {
     const pidFile = join(fx.dir, "master.pid");
     assert.equal(readFileSync(pidFile, "utf8").trim(), String(served.pid), "the pid file holds the master's pid");
     assert.deepEqual(await call(served.port, "gone"), { out: "gone", result: "here" });
@@ -224,12 +186,7 @@ test("`forkrpc reload --pid-file F` reloads as SIGHUP does; a removed plugin's m
 
     assert.equal(await served.stop(), 0);
     assert.ok(!existsSync(pidFile), "the master removes its pid file when it stops");
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    await finish(s, failed);
-  }
+  }, (fx) => ["--pid-file", join(fx.dir, "master.pid")]);
 });
 
 /** A plugin whose workers take `ms` to run their start hook: the new generation boots slowly. */
@@ -247,11 +204,7 @@ export class Slow {
 `;
 
 test("an old worker killed during a reload: afterwards there are as many workers as configured", { timeout: 85_000 }, async (t) => {
-  let s: Setup | undefined;
-  let failed: unknown;
-  try {
-    s = await start();
-    const { served, fx, before } = s;
+  await reloading(async ({ served, fx, before }) => {
     writeFileSync(join(fx.plugins, "slow.ts"), slowPlugin(3_000));
     process.kill(served.pid, "SIGHUP");
     // The new generation is booting (4 workers in all): kill an old one.
@@ -264,20 +217,11 @@ test("an old worker killed during a reload: afterwards there are as many workers
     const now = childPids(served.pid);
     t.diagnostic(`workers after the reload: ${now.length} (${now.join(", ")})`);
     assert.equal(now.length, 2, `--workers 2, so 2 workers after the reload; got ${now.length}`);
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    await finish(s, failed);
-  }
+  });
 });
 
 test("a new-generation worker that dies after it is ready, while another still boots: the reload still ends", { timeout: 85_000 }, async (t) => {
-  let s: Setup | undefined;
-  let failed: unknown;
-  try {
-    s = await start();
-    const { served, fx, before } = s;
+  await reloading(async ({ served, fx, before }) => {
     // The first worker to import this dies 1.5 s later (after it is ready);
     // any other takes 4 s to start.
     writeFileSync(
@@ -332,21 +276,15 @@ export class Flaky {
     await waitFor("the next reload to complete", () => /reload complete/.test(served.stderr().slice(mark)), 20_000);
     await waitFor("2 workers", () => childPids(served.pid).length === 2, 15_000, 50);
     assert.ok(before.every((p) => !isAlive(p)), "the first generation is gone");
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    await finish(s, failed);
-  }
+  });
 });
 
 test("stress: tutorial-style clients (a new connection per request, no id) lose no request across 3 reloads", { timeout: 85_000 }, async (t) => {
-  let s: Setup | undefined;
-  let failed: unknown;
-  const loops: FreshLoop[] = [];
-  try {
-    s = await start();
-    const { served, fx } = s;
+  await reloading(async ({ served, fx, defer }) => {
+    const loops: FreshLoop[] = [];
+    defer(async () => {
+      for (const l of loops) await l.stop();
+    });
     // Six clients back to back, no pause: many connections are being opened
     // at the moment each old worker is told to drain.
     for (let i = 0; i < 6; i++) loops.push(new FreshLoop(served.port, { maxCalls: 30_000, maxMs: 50_000 }));
@@ -363,11 +301,5 @@ test("stress: tutorial-style clients (a new connection per request, no id) lose 
     const failures = loops.flatMap((l) => l.failures);
     t.diagnostic(`${loops.reduce((a, l) => a + l.ok, 0)} ok, ${failures.length} failed`);
     assert.deepEqual(failures, [], "requests on fresh connections were lost to a reload");
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    for (const l of loops) await l.stop();
-    await finish(s, failed);
-  }
+  });
 });

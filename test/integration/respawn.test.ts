@@ -4,33 +4,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serve, type Served } from "../helpers/server.ts";
-import {
-  ChildTracker,
-  FreshLoop,
-  call,
-  childPids,
-  findPid,
-  fixtureConfig,
-  isAlive,
-  launch,
-  waitFor,
-  within,
-} from "../helpers/supervision.ts";
+import { FreshLoop, call, childPids, findPid, fixtureConfig, isAlive, launched, supervised, waitFor, within } from "../helpers/supervision.ts";
 
 test("a SIGKILLed worker is respawned within 5 s and fresh-connection clients see no failure", { timeout: 80_000 }, async (t) => {
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let loop: FreshLoop | undefined;
-  let failed: unknown;
-  try {
-    served = await serve({ args: ["--config", fixtureConfig("respawn"), "--workers", "2"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
+  await supervised({ args: ["--config", fixtureConfig("respawn"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served, defer }) => {
     const master = served.pid;
     const before = await waitFor("2 workers", () => (childPids(master).length === 2 ? childPids(master) : undefined), 5_000);
 
-    loop = new FreshLoop(served.port, { maxCalls: 3_000, maxMs: 30_000, paceMs: 2 });
-    await waitFor("the loop to get going", () => loop!.ok >= 20, 10_000, 20);
+    const loop = new FreshLoop(served.port, { maxCalls: 3_000, maxMs: 30_000, paceMs: 2 });
+    defer(() => loop.stop());
+    await waitFor("the loop to get going", () => loop.ok >= 20, 10_000, 20);
 
     const victim = before[0] as number;
     // Killed between two calls: a connection the victim had already accepted
@@ -58,36 +41,20 @@ test("a SIGKILLed worker is respawned within 5 s and fresh-connection clients se
 
     // Keep the loop going a little longer against the new pair.
     const okAtAnswer = loop.ok;
-    await waitFor("more pings after the respawn", () => loop!.ok >= okAtAnswer + 20, 10_000, 20);
+    await waitFor("more pings after the respawn", () => loop.ok >= okAtAnswer + 20, 10_000, 20);
     await loop.stop();
     t.diagnostic(`fresh-connection loop: ${loop.ok} ok, ${loop.failures.length} failures`);
     assert.deepEqual(loop.failures, [], "fresh-connection pings failed");
     assert.ok(!isAlive(victim), "the victim is gone");
     assert.match(served.stderr(), new RegExp(`worker ${victim} exited unexpectedly \\(signal SIGKILL\\)`));
     assert.deepEqual(await call(served.port, "ping", "still"), { out: "pong", result: "still" });
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    await loop?.stop();
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0, `master exit code; stderr:\n${served.stderr()}`);
-    }
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });
 
 test("workers that die right after boot, again and again, stop the master: crash loop", { timeout: 80_000 }, async (t) => {
-  const tracker = new ChildTracker();
   // The plugin throws from a timer 300 ms after it is imported; workers are
   // ready before that, so the ready line comes first and the crash loop after.
-  let failed: unknown;
-  const cli = launch(["serve", "--config", fixtureConfig("crash-loop"), "--workers", "2", "--port", "0"]);
-  try {
-    tracker.watch(cli.pid);
+  await launched(["serve", "--config", fixtureConfig("crash-loop"), "--workers", "2", "--port", "0"], async (cli) => {
     const startedAt = Date.now();
     const exited = cli.exited.then((code) => ({ code, at: Date.now() }));
     const readyAt = await waitFor("the ready line or an exit", () => (/forkrpc ready:/.test(cli.stdout()) ? Date.now() : cli.proc.exitCode !== null ? -1 : undefined), 40_000, 20);
@@ -106,22 +73,11 @@ test("workers that die right after boot, again and again, stop the master: crash
       // A slow machine: a worker died before both were ready.
       assert.match(cli.stderr(), /exited before the server was ready/);
     }
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    cli.kill();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });
 
 test("a worker hit by an uncaught exception while it boots never counts as ready: the master exits 1 with no ready line", { timeout: 60_000 }, async () => {
-  const tracker = new ChildTracker();
-  let failed: unknown;
-  const cli = launch(["serve", "--config", fixtureConfig("crash-early"), "--workers", "2", "--port", "0"]);
-  try {
-    tracker.watch(cli.pid);
+  await launched(["serve", "--config", fixtureConfig("crash-early"), "--workers", "2", "--port", "0"], async (cli) => {
     const code = await within("the master to exit", cli.exited, 45_000);
     assert.equal(code, 1, `stderr:\n${cli.stderr()}`);
     // The timer throws during the boot, before the worker listens: a worker
@@ -129,12 +85,5 @@ test("a worker hit by an uncaught exception while it boots never counts as ready
     assert.doesNotMatch(cli.stdout(), /forkrpc ready/, `stderr:\n${cli.stderr()}`);
     assert.match(cli.stderr(), /boom-early-456/);
     assert.match(cli.stderr(), /exited before the server was ready/);
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    cli.kill();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });

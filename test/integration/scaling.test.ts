@@ -6,9 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { serve, type Served } from "../helpers/server.ts";
+import type { Served } from "../helpers/server.ts";
 import {
-  ChildTracker,
   FreshLoop,
   KeepAliveLoop,
   call,
@@ -17,6 +16,7 @@ import {
   fixtureConfig,
   isAlive,
   sleep,
+  supervised,
   tempFixture,
   waitFor,
 } from "../helpers/supervision.ts";
@@ -42,12 +42,7 @@ function count(served: Served, n: number, timeoutMs: number): Promise<number[]> 
 }
 
 test("SIGTTIN adds a worker, SIGTTOU removes one down to one, and SIGUSR2 reports each", { timeout: 85_000 }, async (t) => {
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  try {
-    served = await serve({ args: ["--config", fixtureConfig("scaling"), "--workers", "2"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
+  await supervised({ args: ["--config", fixtureConfig("scaling"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served }) => {
     const two = await count(served, 2, 5_000);
 
     // Some traffic first, so the report has connections to count; the
@@ -87,7 +82,7 @@ test("SIGTTIN adds a worker, SIGTTOU removes one down to one, and SIGUSR2 report
 
     // Another SIGTTOU: still 1.
     process.kill(served.pid, "SIGTTOU");
-    await waitFor("SIGTTOU ignored", () => /SIGTTOU ignored/.test(served!.stderr()), 5_000);
+    await waitFor("SIGTTOU ignored", () => /SIGTTOU ignored/.test(served.stderr()), 5_000);
     await sleep(1_000);
     assert.deepEqual(childPids(served.pid), one, "still the one worker");
     assert.deepEqual(await call(served.port, "ping", "still"), { out: "pong", result: "still" });
@@ -95,28 +90,11 @@ test("SIGTTIN adds a worker, SIGTTOU removes one down to one, and SIGUSR2 report
     assert.equal(lines1.length, 1, lines1.join("\n"));
     assert.match(lines1[0] as string, new RegExp(`worker ${one[0]} .*ready: \\d+ connections accepted`));
     for (const pid of two) if (pid !== one[0]) assert.ok(!isAlive(pid), `worker ${pid} is gone`);
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0);
-    }
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });
 
 test("maxRequests: the worker is recycled after ~50-60 requests and no ping fails", { timeout: 85_000 }, async (t) => {
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  const loops: Array<KeepAliveLoop | FreshLoop> = [];
-  try {
-    served = await serve({ args: ["--config", fixtureConfig("recycle"), "--workers", "1"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
+  await supervised({ args: ["--config", fixtureConfig("recycle"), "--workers", "1"], timeoutMs: 40_000 }, async ({ served, defer }) => {
     const [first] = await count(served, 1, 5_000);
     const startedAt = Date.now();
     // ~200 pings in all: two keep-alive clients (ids, goaway handling) and one
@@ -124,7 +102,9 @@ test("maxRequests: the worker is recycled after ~50-60 requests and no ping fail
     const a = new KeepAliveLoop(served.port, { maxCalls: 70, maxMs: 40_000, depth: 2, paceMs: 300 });
     const b = new KeepAliveLoop(served.port, { maxCalls: 70, maxMs: 40_000, depth: 1, paceMs: 150 });
     const c = new FreshLoop(served.port, { maxCalls: 60, maxMs: 40_000, paceMs: 170 });
-    loops.push(a, b, c);
+    defer(async () => {
+      for (const l of [a, b, c]) await l.stop();
+    });
     await Promise.all([a.done, b.done, c.done]);
     t.diagnostic(`200 pings in ${Date.now() - startedAt} ms; keep-alive a: ${a.summary()}`);
     t.diagnostic(`keep-alive b: ${b.summary()}; fresh: ${c.ok} ok`);
@@ -139,86 +119,52 @@ test("maxRequests: the worker is recycled after ~50-60 requests and no ping fail
     assert.equal(a.closedWithoutGoaway + b.closedWithoutGoaway, 0);
     await waitFor("the first worker to be gone", () => !isAlive(first as number), 10_000);
     await count(served, 1, 20_000);
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    for (const l of loops) await l.stop();
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0);
-    }
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  });
 });
 
 test("maxRssMb: a worker past it is replaced, the replacement ready first, and no ping fails", { timeout: 85_000 }, async (t) => {
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  const loops: FreshLoop[] = [];
-  try {
-    served = await serve({ args: ["--config", fixtureConfig("recycle-rss"), "--workers", "1"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
-    const [first] = await count(served, 1, 5_000);
-    const fresh = new FreshLoop(served.port, { maxCalls: 40, maxMs: 30_000, paceMs: 100 });
-    loops.push(fresh);
-    const recycled = await findPid(served.port, (p) => p !== first, 25_000);
-    await fresh.done;
-    const line = new RegExp(`recycling worker ${first}: RSS (\\d+) MB is over maxRssMb 1`).exec(served.stderr());
-    t.diagnostic(`worker ${first} -> ${recycled}; ${line?.[0] ?? "no recycling line"}; fresh pings: ${fresh.ok} ok`);
-    assert.ok(line !== null, "the master says which worker and why");
-    assert.deepEqual(fresh.failures, [], "pings failed");
-    assert.equal(fresh.ok, 40);
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    for (const l of loops) await l.stop();
-    if (served) await served.stop();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  const options = { args: ["--config", fixtureConfig("recycle-rss"), "--workers", "1"], timeoutMs: 40_000 };
+  await supervised(
+    options,
+    async ({ served, defer }) => {
+      const [first] = await count(served, 1, 5_000);
+      const fresh = new FreshLoop(served.port, { maxCalls: 40, maxMs: 30_000, paceMs: 100 });
+      defer(() => fresh.stop());
+      const recycled = await findPid(served.port, (p) => p !== first, 25_000);
+      await fresh.done;
+      const line = new RegExp(`recycling worker ${first}: RSS (\\d+) MB is over maxRssMb 1`).exec(served.stderr());
+      t.diagnostic(`worker ${first} -> ${recycled}; ${line?.[0] ?? "no recycling line"}; fresh pings: ${fresh.ok} ok`);
+      assert.ok(line !== null, "the master says which worker and why");
+      assert.deepEqual(fresh.failures, [], "pings failed");
+      assert.equal(fresh.ok, 40);
+    },
+    { expectExit0: false },
+  );
 });
 
 test("SIGTTOU while a reload boots: the new generation ends up with the new count", { timeout: 85_000 }, async (t) => {
   const fx = tempFixture("scaling");
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  try {
-    served = await serve({ args: ["--config", fx.config, "--workers", "2"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
-    const before = await count(served, 2, 5_000);
-    // The new generation takes 3 s to start: time to scale down meanwhile.
-    writeFileSync(
-      join(fx.plugins, "slow.ts"),
-      `import { Rpc } from "forkrpc";\n\n@Rpc("slow")\nexport class Slow {\n  async onWorkerStart() {\n    await new Promise((resolve) => setTimeout(resolve, 3_000));\n  }\n  handle() {\n    return 1;\n  }\n}\n`,
-    );
-    process.kill(served.pid, "SIGHUP");
-    await count(served, 4, 10_000);
-    process.kill(served.pid, "SIGTTOU");
-    await waitFor("SIGTTOU: 1 workers", () => /SIGTTOU: 1 workers/.test(served!.stderr()), 5_000);
-    await waitFor("reload complete", () => /reload complete/.test(served!.stderr()), 30_000, 100);
-    await waitFor("the old workers to go", () => before.every((p) => !isAlive(p)), 15_000, 50);
-    await sleep(1_500);
-    const now = childPids(served.pid);
-    t.diagnostic(`workers after SIGTTOU during the reload: ${now.length}`);
-    assert.equal(now.length, 1, `target 1 after SIGTTOU, got ${now.length} workers (${now.join(", ")})`);
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0);
-    }
-    fx.remove();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+  const options = { args: ["--config", fx.config, "--workers", "2"], timeoutMs: 40_000 };
+  await supervised(
+    options,
+    async ({ served }) => {
+      const before = await count(served, 2, 5_000);
+      // The new generation takes 3 s to start: time to scale down meanwhile.
+      writeFileSync(
+        join(fx.plugins, "slow.ts"),
+        `import { Rpc } from "forkrpc";\n\n@Rpc("slow")\nexport class Slow {\n  async onWorkerStart() {\n    await new Promise((resolve) => setTimeout(resolve, 3_000));\n  }\n  handle() {\n    return 1;\n  }\n}\n`,
+      );
+      process.kill(served.pid, "SIGHUP");
+      await count(served, 4, 10_000);
+      process.kill(served.pid, "SIGTTOU");
+      await waitFor("SIGTTOU: 1 workers", () => /SIGTTOU: 1 workers/.test(served.stderr()), 5_000);
+      await waitFor("reload complete", () => /reload complete/.test(served.stderr()), 30_000, 100);
+      await waitFor("the old workers to go", () => before.every((p) => !isAlive(p)), 15_000, 50);
+      await sleep(1_500);
+      const now = childPids(served.pid);
+      t.diagnostic(`workers after SIGTTOU during the reload: ${now.length}`);
+      assert.equal(now.length, 1, `target 1 after SIGTTOU, got ${now.length} workers (${now.join(", ")})`);
+    },
+    { cleanup: fx.remove },
+  );
 });

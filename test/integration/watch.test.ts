@@ -5,52 +5,39 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { serve, type Served } from "../helpers/server.ts";
-import { ChildTracker, call, childPids, isAlive, tempFixture, waitFor } from "../helpers/supervision.ts";
+import { call, childPids, isAlive, supervised, tempFixture, waitFor } from "../helpers/supervision.ts";
 
 test("serve --watch: writing a new plugin file makes its method answer", { timeout: 85_000 }, async (t) => {
   const fx = tempFixture("watch");
-  const tracker = new ChildTracker();
-  let served: Served | undefined;
-  let failed: unknown;
-  try {
-    served = await serve({ args: ["--config", fx.config, "--workers", "1", "--watch"], timeoutMs: 40_000 });
-    tracker.watch(served.pid);
-    const before = await waitFor("1 worker", () => (childPids(served!.pid).length === 1 ? childPids(served!.pid) : undefined), 5_000);
-    assert.match(served.stderr(), /watching .*plugins/);
-    const missing = await call(served.port, "hello");
-    assert.equal(missing.result?.code, "METHOD_NOT_FOUND");
+  const options = { args: ["--config", fx.config, "--workers", "1", "--watch"], timeoutMs: 40_000 };
+  await supervised(
+    options,
+    async ({ served }) => {
+      const before = await waitFor("1 worker", () => (childPids(served.pid).length === 1 ? childPids(served.pid) : undefined), 5_000);
+      assert.match(served.stderr(), /watching .*plugins/);
+      const missing = await call(served.port, "hello");
+      assert.equal(missing.result?.code, "METHOD_NOT_FOUND");
 
-    writeFileSync(
-      join(fx.plugins, "hello.ts"),
-      `import { Rpc } from "forkrpc";\n\n@Rpc("hello")\nexport class Hello {\n  handle(params: unknown) {\n    return { hello: params };\n  }\n}\n`,
-    );
-    const at = Date.now();
-    const r = await waitFor(
-      '"hello" to answer',
-      async () => {
-        const x = await call(served!.port, "hello", "world");
-        return x.out === "error" && x.result?.code === "METHOD_NOT_FOUND" ? undefined : x;
-      },
-      15_000,
-      200,
-    );
-    t.diagnostic(`"hello" answered ${Date.now() - at} ms after the file was written`);
-    assert.deepEqual(r, { out: "hello", result: { hello: "world" } });
-    assert.match(served.stderr(), /reload \(changed: .*hello\.ts\)/);
-    await waitFor("the old worker to go", () => !isAlive(before[0] as number), 10_000);
-    assert.deepEqual(await call(served.port, "ping", 3), { out: "pong", result: 3 });
-  } catch (error) {
-    failed = error;
-    if (served && error instanceof Error) error.message += `\nmaster stderr:\n${served.stderr()}`;
-    throw error;
-  } finally {
-    if (served) {
-      const code = await served.stop();
-      if (failed === undefined) assert.equal(code, 0);
-    }
-    fx.remove();
-    const left = tracker.killLeftovers();
-    if (failed === undefined) assert.deepEqual(left, [], "worker processes left over");
-  }
+      writeFileSync(
+        join(fx.plugins, "hello.ts"),
+        `import { Rpc } from "forkrpc";\n\n@Rpc("hello")\nexport class Hello {\n  handle(params: unknown) {\n    return { hello: params };\n  }\n}\n`,
+      );
+      const at = Date.now();
+      const r = await waitFor(
+        '"hello" to answer',
+        async () => {
+          const x = await call(served.port, "hello", "world");
+          return x.out === "error" && x.result?.code === "METHOD_NOT_FOUND" ? undefined : x;
+        },
+        15_000,
+        200,
+      );
+      t.diagnostic(`"hello" answered ${Date.now() - at} ms after the file was written`);
+      assert.deepEqual(r, { out: "hello", result: { hello: "world" } });
+      assert.match(served.stderr(), /reload \(changed: .*hello\.ts\)/);
+      await waitFor("the old worker to go", () => !isAlive(before[0] as number), 10_000);
+      assert.deepEqual(await call(served.port, "ping", 3), { out: "pong", result: 3 });
+    },
+    { cleanup: fx.remove },
+  );
 });
