@@ -20,15 +20,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildLoadgen, runLoadgen } from "./lib/loadgen.js";
-import { cpuBetween, cpuSample, ioBetween, ioSample, machineSample, rssSample } from "./lib/proctree.js";
+import { buildLoadgen } from "./lib/loadgen.js";
+import { measureLoad } from "./lib/measure.js";
 import { ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
 import { freePort, startPeer, stopPeer } from "./lib/server.js";
 import { findPeers } from "./peers/index.js";
 import { benchArgs } from "./lib/options.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const MB = 1024 * 1024;
 
 const { values, int } = benchArgs({
   payload: { type: "string", default: "16" },
@@ -52,48 +51,7 @@ async function measure(binary, peer, round) {
   const port = await freePort();
   const server = await startPeer(peer, { port, workers: settings.workers });
   try {
-    const load = { port, ...settings };
-    if (settings.warmup > 0) await runLoadgen(binary, { ...load, seconds: settings.warmup });
-    let rss = { total: 0, largest: 0 };
-    const watchRss = () => {
-      const now = rssSample(server.pid);
-      rss = { total: Math.max(rss.total, now.total), largest: Math.max(rss.largest, now.largest) };
-    };
-    const rssTimer = setInterval(watchRss, 500);
-    const ioBefore = ioSample(server.pid);
-    const cpuBefore = cpuSample(server.pid);
-    const machineBefore = machineSample();
-    const start = performance.now();
-    let report;
-    try {
-      report = await runLoadgen(binary, { ...load, seconds: settings.duration });
-    } finally {
-      clearInterval(rssTimer);
-    }
-    const wallUs = (performance.now() - start) * 1000;
-    const serverCpu = cpuBetween(cpuBefore, cpuSample(server.pid));
-    const serverUs = serverCpu.total;
-    const io = ioBetween(ioBefore, ioSample(server.pid));
-    const machineAfter = machineSample();
-    const busyUs = machineAfter.busy - machineBefore.busy;
-    watchRss();
-    const requests = Math.max(report.requests, 1);
-    return {
-      round,
-      peer: peer.name,
-      ...report,
-      server_cpu_us_per_req: serverUs / requests,
-      server_cores: serverUs / wallUs,
-      busiest_process_share: serverCpu.busiestShare,
-      requests_per_read: report.requests / Math.max(io.reads, 1),
-      requests_per_write: report.requests / Math.max(io.writes, 1),
-      loadgen_cpu_us_per_req: report.cpu_us / requests,
-      loadgen_cores: report.cpu_us / wallUs,
-      other_cores: Math.max(0, busyUs - serverUs - report.cpu_us) / wallUs,
-      steal_cores: (machineAfter.steal - machineBefore.steal) / wallUs,
-      rss_total_mb: rss.total / MB,
-      rss_largest_mb: rss.largest / MB,
-    };
+    return { round, peer: peer.name, ...(await measureLoad(binary, server, settings)) };
   } finally {
     await stopPeer(server);
   }
@@ -167,6 +125,7 @@ async function main() {
     `bench: ${peers.map((p) => p.name).join(" vs ")}, ${settings.rounds} rounds, ` +
       `${settings.connections}x${settings.pipeline} pipelined, ${settings.duration} s each (load avg ${loadBefore.toFixed(2)})\n`,
   );
+  for (const peer of peers) await peer.prepare?.();
   const runs = [];
   for (let round = 1; round <= settings.rounds; round++) {
     for (const peer of peers) {

@@ -19,13 +19,36 @@ export function freePort() {
   });
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether something accepts a connection on 127.0.0.1:port (the probe closes at once). */
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
 /**
- * Spawns the peer and resolves once its stdout matches peer.ready.
- * The returned handle keeps the last output lines for error messages.
+ * Spawns the peer and resolves once it is ready: its stdout matches
+ * peer.ready (a RegExp), or, with `ready: "port"` (a server that prints
+ * nothing), its port accepts a connection. A peer with `group: true` runs in
+ * its own process group, stopped as a group (its children outlive it
+ * otherwise). The returned handle keeps the last output lines for error
+ * messages.
  */
 export async function startPeer(peer, { port, workers }) {
   const { file, args, cwd, env } = peer.command({ port, workers });
-  const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: peer.group === true,
+  });
   const server = { peer, port, child, pid: child.pid, output: [], exited: null, pids: [child.pid] };
   const keep = (chunk) => {
     server.output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
@@ -36,15 +59,26 @@ export async function startPeer(peer, { port, workers }) {
   server.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${peer.name} not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    let seen = "";
-    child.stdout.on("data", (chunk) => {
-      seen += chunk.toString("utf8");
-      if (peer.ready.test(seen)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    let settled = false;
+    const done = () => {
+      settled = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    if (peer.ready === "port") {
+      (async () => {
+        while (!settled && !(await accepts(port))) await sleep(50);
+        if (!settled) done();
+      })();
+    } else {
+      let seen = "";
+      child.stdout.on("data", (chunk) => {
+        seen += chunk.toString("utf8");
+        if (!settled && peer.ready.test(seen)) done();
+      });
+    }
     server.exited.then(({ code, signal }) => {
+      settled = true;
       clearTimeout(timer);
       reject(new Error(`${peer.name} exited before it was ready (${signal ?? `code ${code}`})`));
     });
@@ -69,17 +103,16 @@ function alive(pid) {
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * SIGTERM to the master (it drains its workers); SIGKILL to the master and
- * the workers seen at start if they outlive the timeout. Never throws.
+ * SIGTERM to the master, which drains its workers (to the whole process
+ * group of a `group` peer); SIGKILL to the master and the workers seen at
+ * start if they outlive the timeout. Never throws.
  */
 export async function stopPeer(server) {
   const { child } = server;
   if (child.exitCode === null && child.signalCode === null) {
     try {
-      process.kill(server.pid, "SIGTERM");
+      process.kill(server.peer.group === true ? -server.pid : server.pid, "SIGTERM");
     } catch {
       // already gone
     }

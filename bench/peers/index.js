@@ -1,7 +1,13 @@
 // The servers the bench knows how to start. Each peer is started on a free
 // port with the same worker count, and is ready when its stdout matches
-// `ready`. Adding a peer (another framework, another language) is one entry
-// here: a command line, a readiness line, and a note for the report.
+// `ready` (or, with `ready: "port"`, when its port accepts). Adding a peer
+// (another framework, another language) is one entry here: a command line, a
+// readiness line, and a note for the report. Optional fields:
+// - prepare(): run once before the first start (install the peer's own
+//   pinned dependencies under bench/, build it);
+// - group: true, for a server whose children outlive their parent: it runs
+//   in its own process group and is stopped as one;
+// - protocol: the load generator's wire mode when it is not forkrpc's.
 //
 // The first peer is the baseline every other peer's figures are divided by.
 import { readFileSync } from "node:fs";
@@ -38,6 +44,17 @@ export const PEERS = [
       cwd: ROOT,
     }),
     ready: /forkrpc ready:/,
+  },
+  {
+    name: "tutorial-py3",
+    note: "the tutorial's PreForking server (../shared/seed/prefork.md) ported to Python 3, its own code otherwise: 10 forked children and the parent accept on one socket with listen(1), one connection at a time per process, a print per request, one recv(length) per body. It ignores --workers",
+    command: ({ port }) => ({
+      file: "python3",
+      args: ["bench/peers/tutorial-py3/prefork.py", String(port)],
+      cwd: ROOT,
+    }),
+    ready: "port",
+    group: true,
   },
   // The cost of the middleware path (npm run bench:middleware): the same
   // start command, the same plugins/ping.ts, with and without three trivial
