@@ -1,18 +1,21 @@
-// The forkrpc benchmark: each peer server in turn, on a free port, under the
-// same pipelined ping load from the C load generator; rounds alternate the
-// peers (A B A B) so that noise on a shared machine shows as spread between
-// rounds instead of hiding in one number. Figures are compared only as
-// ratios against the baseline peer measured in the same run.
+// The forkrpc benchmark: every peer server under the same ping load from the
+// C load generator, over a grid of cells (connections x pipeline depth x
+// payload size). In each cell the peers take turns (A B C A B C, one fresh
+// server per measurement), so noise on a shared machine shows as spread
+// between rounds instead of hiding in one number. Figures are compared only
+// as ratios against the baseline peer measured in the same run.
 //
-//   npm run bench [-- --rounds 2 --duration 10 --warmup 2 --connections 32
-//                     --pipeline 32 --payload 16 --workers 2 --threads 1
-//                     --peers minimal-node,forkrpc --results bench/RESULTS.md]
+//   npm run bench [-- --rounds 2 --duration 5 --warmup 1
+//                     --connections 1,32,512 --pipeline 1,32 --payload 16,16384
+//                     --workers 2 --threads 1 --peers minimal-node,forkrpc,...
+//                     --results bench/RESULTS.md]
 //
-//   npm run bench:middleware    (--peers forkrpc-mw0,forkrpc-mw3
+//   npm run bench:middleware    (--peers forkrpc-mw0,forkrpc-mw3, one cell,
 //                                --results bench/RESULTS-middleware.md)
 //
 // --peers picks peers by name (bench/peers/index.js), the first being the
-// baseline; without it, the default set (minimal-node, forkrpc).
+// baseline; without it, the default set. --connections, --pipeline and
+// --payload take comma-separated lists: the grid is every combination.
 //
 // See bench/README.md for what is measured and how to read it.
 import { execFileSync } from "node:child_process";
@@ -20,17 +23,23 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gridChart } from "./lib/chart.js";
 import { buildLoadgen } from "./lib/loadgen.js";
 import { measureLoad } from "./lib/measure.js";
-import { ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
-import { freePort, startPeer, stopPeer } from "./lib/server.js";
-import { findPeers } from "./peers/index.js";
 import { benchArgs } from "./lib/options.js";
+import { gridTable, ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
+import { freePort, startPeer, stopPeer } from "./lib/server.js";
+import { checkTargets, targetsTable } from "./lib/targets.js";
+import { findPeers } from "./peers/index.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-const { values, int } = benchArgs({
-  payload: { type: "string", default: "16" },
+const { values, int, ints } = benchArgs({
+  duration: { type: "string", default: "5" },
+  warmup: { type: "string", default: "1" },
+  connections: { type: "string", default: "1,32,512" },
+  pipeline: { type: "string", default: "1,32" },
+  payload: { type: "string", default: "16,16384" },
   peers: { type: "string" },
   results: { type: "string", default: "bench/RESULTS.md" },
 });
@@ -38,22 +47,41 @@ const settings = {
   rounds: int("rounds"),
   duration: int("duration"),
   warmup: int("warmup"),
-  connections: int("connections"),
-  pipeline: int("pipeline"),
-  payload: int("payload"),
   workers: int("workers"),
   threads: int("threads"),
 };
 const peers = findPeers(values.peers?.split(","));
 
-/** One peer, one round: start, warm up, measure, stop. */
-async function measure(binary, peer, round) {
+/** Every combination of the lists, payload outermost: [{connections, pipeline, payload}]. */
+const cells = ints("payload").flatMap((payload) =>
+  ints("connections").flatMap((connections) => ints("pipeline").map((pipeline) => ({ connections, pipeline, payload }))),
+);
+const cellName = ({ connections, pipeline, payload }) => `${connections}x${pipeline} ${payload} B`;
+
+/**
+ * The cell whose full per-run table the results show: the issue's headline
+ * load (32 x 32, 16 characters) when the grid has it, else the first cell.
+ */
+const headline =
+  cells.find((c) => c.connections === 32 && c.pipeline === 32 && c.payload === 16) ?? cells[0];
+
+/**
+ * One peer, one cell, one round: start, warm up, measure, stop. A run that
+ * cannot complete (the server would not start, no connection connected) is
+ * recorded as failed with its reason, and the bench goes on.
+ */
+async function measure(binary, peer, cell, round) {
+  const base = { round, peer: peer.name, cell: cellName(cell), ...cell };
   const port = await freePort();
-  const server = await startPeer(peer, { port, workers: settings.workers });
+  let server;
   try {
-    return { round, peer: peer.name, ...(await measureLoad(binary, server, settings)) };
+    server = await startPeer(peer, { port, workers: settings.workers });
+    const load = { ...settings, ...cell, protocol: peer.protocol };
+    return { ...base, ...(await measureLoad(binary, server, load)) };
+  } catch (error) {
+    return { ...base, failed: String(error.message).split("\n")[0] };
   } finally {
-    await stopPeer(server);
+    if (server !== undefined) await stopPeer(server);
   }
 }
 
@@ -67,11 +95,18 @@ function machine() {
   };
   return {
     node: process.version,
+    python: (() => {
+      try {
+        return execFileSync("python3", ["--version"], { encoding: "utf8" }).trim();
+      } catch {
+        return "not found";
+      }
+    })(),
     nproc: os.availableParallelism(),
     cpu: os.cpus()[0]?.model ?? "unknown",
     kernel: `${os.type()} ${os.release()}`,
     commit: git("rev-parse", "--short", "HEAD"),
-    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures") !== "",
+    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers") !== "",
   };
 }
 
@@ -83,78 +118,114 @@ function invocation() {
   return script?.startsWith("bench") ? `\`npm run ${script}\` (${command})` : command;
 }
 
-const range = (xs) => `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`;
+const range = (xs) => (xs.length === 0 ? "-" : `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`);
 
-function resultsMarkdown({ date, host, loadBefore, loadAfter, runs, summaries }) {
-  const base = summaries[0].peer;
+function resultsMarkdown({ date, host, loadBefore, loadAfter, runs, grid, targets, chartFile }) {
+  const base = peers[0].name;
+  const measured = runs.filter((r) => r.failed === undefined);
+  const { headlineRuns, headlineSummaries } = headlineOf(runs);
+  const failed = runs.filter((r) => r.failed !== undefined);
+  const versions = peers.flatMap((p) => (p.versions === undefined ? [] : [`${p.name}: ${p.versions()}`]));
   return `# forkrpc bench results
 
 Written by ${invocation()}; see bench/README.md for how to read it.
 Only the ratios mean anything beyond this machine and this moment.
 
 - date: ${date}
-- node: ${host.node}
+- node: ${host.node}; python: ${host.python}${versions.length > 0 ? `; ${versions.join("; ")}` : ""}
 - machine: ${host.nproc} CPUs (${host.cpu}), ${host.kernel}
 - load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}
-- other processes on the machine used ${range(runs.map((r) => r.other_cores))} cores during the measured windows${Math.max(...runs.map((r) => r.other_cores)) > 0.25 ? " (busy machine: read the spread between rounds before the ratios)" : ""}
-- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes (src/, plugins/, configs or bench/fixtures/)" : ""}
-- load: ${settings.connections} connections x ${settings.pipeline} pipelined pings, ${settings.payload}-character string params, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine
-- servers: ${settings.workers} workers each; rounds: ${settings.rounds}, peers alternating (${summaries.map((s) => s.peer).join(", ")})
+- other processes on the machine used ${range(measured.map((r) => r.other_cores))} cores during the measured windows${Math.max(0, ...measured.map((r) => r.other_cores)) > 0.25 ? " (busy machine: read the spread between rounds before the ratios)" : ""}
+- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes (src/, plugins/, configs or bench/)" : ""}
+- load: ping with an N-character string param, pipelined without ids, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine
+- servers: ${settings.workers} workers each (the Python peer forks its own 10); a fresh server per measurement; rounds: ${settings.rounds}, peers alternating in each cell (${peers.map((p) => p.name).join(", ")})
+${targets.length > 0 ? `\n## Targets\n\n${targetsTable(targets)}\n` : ""}
+## The grid (mean of rounds)
 
-## Runs
+${chartFile === null ? "" : `![requests/s and server CPU per request, every cell and peer](${chartFile})\n\n`}${gridTable(grid, base)}
+${failed.length > 0 ? `\nRuns that could not be measured:\n\n${failed.map((r) => `- ${r.peer}, ${r.cell}, round ${r.round}: ${r.failed}`).join("\n")}\n` : ""}
+## ${cellName(headline)}: every run
 
-${runsTable(runs)}
+${runsTable(headlineRuns)}
 
-## Per peer (mean of rounds)
-
-${summaryTable(summaries)}
-
-${summaries.length > 1 ? `## Ratios against ${base}\n\n${ratioTable(runs, summaries)}\n` : ""}
+${headlineSummaries.length > 1 ? `${ratioTable(headlineRuns, headlineSummaries)}\n` : ""}
 ## Peers
 
 ${peers.map((p) => `- **${p.name}**: ${p.note}`).join("\n")}
 `;
 }
 
+/** The headline cell's measured runs and their means per peer. */
+function headlineOf(runs) {
+  const headlineRuns = runs.filter((r) => r.cell === cellName(headline) && r.failed === undefined);
+  const headlineSummaries = summarize(headlineRuns, peers.map((p) => p.name)).filter((s) => s.rounds > 0);
+  return { headlineRuns, headlineSummaries };
+}
+
+/** Means per cell and peer, in grid order. */
+function gridSummaries(runs) {
+  return cells.flatMap((cell) => {
+    const mine = runs.filter((r) => r.cell === cellName(cell) && r.failed === undefined);
+    return summarize(mine, peers.map((p) => p.name))
+      .filter((s) => s.rounds > 0)
+      .map((s) => ({ ...s, cell: cellName(cell), ...cell }));
+  });
+}
+
 async function main() {
   const binary = buildLoadgen();
+  for (const peer of peers) await peer.prepare?.();
   const host = machine();
   const loadBefore = os.loadavg()[0];
   const date = new Date().toISOString();
+  const perMeasure = settings.duration + settings.warmup + 2;
+  const estimate = Math.ceil((cells.length * peers.length * settings.rounds * perMeasure) / 60);
   process.stdout.write(
-    `bench: ${peers.map((p) => p.name).join(" vs ")}, ${settings.rounds} rounds, ` +
-      `${settings.connections}x${settings.pipeline} pipelined, ${settings.duration} s each (load avg ${loadBefore.toFixed(2)})\n`,
+    `bench: ${peers.map((p) => p.name).join(", ")}; ${cells.length} cells x ${settings.rounds} rounds; ` +
+      `${settings.duration} s each (about ${estimate} min; load avg ${loadBefore.toFixed(2)})\n`,
   );
-  for (const peer of peers) await peer.prepare?.();
   const runs = [];
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (const peer of peers) {
-      const run = await measure(binary, peer, round);
-      runs.push(run);
-      process.stdout.write(
-        `  round ${round} ${peer.name}: ${Math.round(run.rps)} rps, p50 ${run.p50_us} us, p99 ${run.p99_us} us, ` +
-          `${run.server_cpu_us_per_req.toFixed(2)} server CPU us/req, errors ${run.errors}\n`,
-      );
+  for (const cell of cells) {
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const peer of peers) {
+        const run = await measure(binary, peer, cell, round);
+        runs.push(run);
+        process.stdout.write(
+          run.failed !== undefined
+            ? `  ${run.cell} round ${round} ${peer.name}: failed: ${run.failed}\n`
+            : `  ${run.cell} round ${round} ${peer.name}: ${Math.round(run.rps)} rps, p50 ${run.p50_us} us, ` +
+                `p99 ${run.p99_us} us, ${run.server_cpu_us_per_req.toFixed(2)} CPU us/req, ` +
+                `served ${run.connections_served ?? "?"}/${run.connections}, errors ${run.errors}, lost ${run.connections_lost}\n`,
+        );
+      }
     }
   }
-  const summaries = summarize(
-    runs,
-    peers.map((p) => p.name),
-  );
+  const grid = gridSummaries(runs);
+  const targets = checkTargets(grid);
   const loadAfter = os.loadavg()[0];
-  process.stdout.write(`\n${runsTable(runs)}\n\n${summaryTable(summaries)}\n\n`);
-  if (summaries.length > 1) process.stdout.write(`${ratioTable(runs, summaries)}\n`);
+  const { headlineSummaries } = headlineOf(runs);
+  process.stdout.write(`\n${gridTable(grid, peers[0].name)}\n\n${cellName(headline)}:\n${summaryTable(headlineSummaries)}\n\n`);
+  if (targets.length > 0) process.stdout.write(`${targetsTable(targets)}\n`);
   if (values.results !== "-") {
-    const results = { date, host, loadBefore, loadAfter, runs, summaries };
-    writeFileSync(resolve(ROOT, values.results), resultsMarkdown(results));
+    const resultsFile = resolve(ROOT, values.results);
+    const chartFile = grid.length > 0 ? resultsFile.replace(/\.md$/, "") + ".svg" : null;
+    if (chartFile !== null) writeFileSync(chartFile, gridChart(grid, peers.map((p) => p.name)));
+    const results = { date, host, loadBefore, loadAfter, runs, grid, targets };
+    const chartLink = chartFile === null ? null : chartFile.slice(chartFile.lastIndexOf("/") + 1);
+    writeFileSync(resultsFile, resultsMarkdown({ ...results, chartFile: chartLink }));
     const rawDir = join(ROOT, "bench/results/raw");
     mkdirSync(rawDir, { recursive: true });
-    writeFileSync(join(rawDir, `${date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify({ settings, ...results }, null, 2)}\n`);
-    process.stdout.write(`\nwrote ${values.results} (raw figures in bench/results/raw/)\n`);
+    writeFileSync(join(rawDir, `${date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify({ settings, cells, ...results }, null, 2)}\n`);
+    process.stdout.write(`\nwrote ${values.results}${chartFile === null ? "" : ` and its chart`} (raw figures in bench/results/raw/)\n`);
   }
-  const errors = runs.reduce((n, r) => n + r.errors + r.connections_lost, 0);
-  if (errors > 0) {
-    process.stderr.write(`bench: ${errors} bad answers or lost connections: the figures above are suspect\n`);
+  // A peer kept for comparison may fail cells (that is a finding, reported);
+  // forkrpc and the baseline may not.
+  const strict = new Set([peers[0].name, ...peers.filter((p) => p.name.startsWith("forkrpc")).map((p) => p.name)]);
+  const bad = runs.filter(
+    (r) => strict.has(r.peer) && (r.failed !== undefined || r.errors + r.connections_lost > 0 || r.connections_served < r.connections),
+  );
+  if (bad.length > 0) {
+    process.stderr.write(`bench: ${bad.length} runs of ${[...strict].join("/")} failed, answered badly or lost connections: the figures above are suspect\n`);
     process.exitCode = 1;
   }
 }

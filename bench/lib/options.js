@@ -12,13 +12,18 @@ export const GRID_OPTIONS = {
   threads: { type: "string", default: "1" },
 };
 
-/** Parses the shared options plus `extra`; `int(name)` reads one as a whole number. */
+/**
+ * Parses the shared options plus `extra`; `int(name)` reads one as a whole
+ * number, `ints(name)` as a comma-separated list of them.
+ */
 export function benchArgs(extra) {
   const { values } = parseArgs({ options: { ...GRID_OPTIONS, ...extra } });
-  const int = (name) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${values[name]}"`);
+  const whole = (name, text) => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${text}"`);
     return n;
   };
-  return { values, int };
+  const int = (name) => whole(name, values[name]);
+  const ints = (name) => values[name].split(",").map((text) => whole(name, text));
+  return { values, int, ints };
 }

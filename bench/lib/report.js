@@ -65,6 +65,8 @@ const SUMMED = [
   "rss_total_mb",
   "rss_largest_mb",
   "errors",
+  "connections_lost",
+  "connections_served",
 ];
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -98,6 +100,37 @@ export function summaryTable(summaries) {
   ]);
   return table(
     ["rounds", "peer", "rps (mean)", "rps spread", "p50 us", "p99 us", "server CPU us/req", "server cores", "req/write", "loadgen cores", "other load cores", "RSS total MB"],
+    rows,
+  );
+}
+
+/**
+ * The grid: one row per cell and peer (summaries from summarize with their
+ * cell's fields), with each peer's rps and CPU per request as a multiple of
+ * the baseline's in the same cell.
+ */
+export function gridTable(grid, base) {
+  const rows = grid.map((s) => {
+    const b = grid.find((x) => x.cell === s.cell && x.peer === base);
+    const times = (key) => (b === undefined || s.peer === base ? "" : `${cell(s[key] / b[key], 2)}x`);
+    const served = s.connections_served ?? s.connections;
+    return [
+      s.cell,
+      s.peer,
+      cell(s.rps, 0),
+      times("rps"),
+      cell(s.p50_us, 0),
+      cell(s.p99_us, 0),
+      cell(s.server_cpu_us_per_req, 2),
+      times("server_cpu_us_per_req"),
+      cell(s.rss_total_mb, 1),
+      served < s.connections ? `**${cell(served, 0)}** / ${s.connections}` : `${s.connections} / ${s.connections}`,
+      cell(s.errors + s.connections_lost, 0),
+      String(s.rounds),
+    ];
+  });
+  return table(
+    ["cell", "peer", "rps", `rps vs ${base}`, "p50 us", "p99 us", "server CPU us/req", `CPU/req vs ${base}`, "RSS total MB", "connections served", "errors + lost", "rounds"],
     rows,
   );
 }

@@ -1,0 +1,53 @@
+// The issue's targets, checked against the grid's means. Each is a ratio (or
+// a bound) between figures of the same run; a target whose peers or cell the
+// run did not measure is left out, not passed.
+
+/** [description, check(find) -> {figure, met} | null]; find(peer, cell) is a grid summary or undefined. */
+const TARGETS = [
+  [
+    "forkrpc requests/s at 32x32 16 B >= 0.85 x minimal-node's",
+    (find) => ratio(find("forkrpc", "32x32 16 B"), find("minimal-node", "32x32 16 B"), "rps", (r) => r >= 0.85),
+  ],
+  [
+    "forkrpc server CPU per request at 32x32 16 B <= 1.2 x minimal-node's",
+    (find) =>
+      ratio(find("forkrpc", "32x32 16 B"), find("minimal-node", "32x32 16 B"), "server_cpu_us_per_req", (r) => r <= 1.2),
+  ],
+  [
+    "forkrpc requests/s at 32x32 16 B >= 8 x nestjs's",
+    (find) => ratio(find("forkrpc", "32x32 16 B"), find("nestjs", "32x32 16 B"), "rps", (r) => r >= 8),
+  ],
+  [
+    "forkrpc p99 at 512x32 16 B lower than nestjs's",
+    (find) => ratio(find("forkrpc", "512x32 16 B"), find("nestjs", "512x32 16 B"), "p99_us", (r) => r < 1),
+  ],
+  [
+    "forkrpc p99 at 32x1 16 B (no pipelining) below 2 ms",
+    (find) => {
+      const run = find("forkrpc", "32x1 16 B");
+      return run === undefined ? null : { figure: `${(run.p99_us / 1000).toFixed(2)} ms`, met: run.p99_us < 2000 };
+    },
+  ],
+];
+
+function ratio(a, b, key, ok) {
+  if (a === undefined || b === undefined) return null;
+  const r = a[key] / b[key];
+  return { figure: `${r.toFixed(3)}x (${fmt(a[key])} / ${fmt(b[key])})`, met: ok(r) };
+}
+
+const fmt = (x) => x.toLocaleString("en-US", { maximumFractionDigits: x < 100 ? 2 : 0 });
+
+/** The targets this grid can judge: [{target, figure, met}]. */
+export function checkTargets(grid) {
+  const find = (peer, cell) => grid.find((s) => s.peer === peer && s.cell === cell);
+  return TARGETS.flatMap(([target, check]) => {
+    const result = check(find);
+    return result === null ? [] : [{ target, ...result }];
+  });
+}
+
+export function targetsTable(targets) {
+  const rows = targets.map((t) => `| ${t.target} | ${t.figure} | ${t.met ? "met" : "**not met**"} |`);
+  return ["| target | figure (forkrpc / peer) | |", "|---|---:|---|", ...rows].join("\n");
+}
