@@ -12,9 +12,22 @@
  * the time from the write that carried a request to the read that brought
  * its answer (answers come back in order: the requests carry no id).
  *
+ * All connections are opened at once (non-blocking connects, one deadline of
+ * CONNECT_DEADLINE_S for all): a connection refused, or not connected by the
+ * deadline, is left out and counted (connections_unconnected); the run then
+ * loads the ones that connected. A server need not serve them all: one that
+ * accepts a few connections and leaves the rest in its backlog shows as
+ * connections_served (got at least one answer in the run) below the number
+ * connected. The figures come from the connections that were served.
+ *
  * Prints one JSON line on stdout: requests, seconds, rps, p50_us, p99_us (and
- * p90/p999/max), errors, plus the generator's own CPU time (cpu_us), so the
- * caller can see what the client cost on a shared machine.
+ * p90/p999/max), errors (bad answers), connections_lost (closed or cut by the
+ * server before the end), connections_unconnected, connections_served,
+ * connect_ms (how long the connect phase took), plus the generator's own CPU
+ * time (cpu_us), so the caller can see what the client cost on a shared
+ * machine. If no connection connects at all it prints {"error":"..."}.
+ * Exit status: 0, or 1 when there were errors or lost connections (or no
+ * report); connections not served are reported, not failed on.
  *
  * Safety: connects only to 127.0.0.1, and an alarm ends the process a few
  * seconds after the run should have finished, whatever happens.
@@ -41,7 +54,7 @@
 
 #define MAX_FRAME (1u << 20) /* forkrpc's default maxFrameBytes */
 #define MAX_EVENTS 256
-#define CONNECT_TIMEOUT_S 3
+#define CONNECT_DEADLINE_S 3 /* for all connections together, not each */
 
 /* ---- latency histogram: exact below 256 us, then 128 sub-buckets per power of two (<1% error) ---- */
 
@@ -87,6 +100,7 @@ static double percentile(const uint64_t *hist, uint64_t total, double q) {
 struct conn {
   int fd;
   int alive;
+  uint64_t answers; /* answers received in the run: served if > 0 */
   int inflight;
   int oldest;     /* ring index of the oldest request in flight */
   uint64_t *sent; /* send time (ns) of each request in flight, a ring of PIPELINE */
@@ -219,6 +233,7 @@ static void on_readable(struct worker *w, struct conn *c, uint64_t now) {
       }
       break;
     }
+    c->answers++;
     if (c->inflight == 0) {
       w->errors++; /* an answer nobody asked for */
     } else {
@@ -281,16 +296,81 @@ static long parse_long(const char *s, long min, long max, const char *name) {
   return v;
 }
 
-static int connect_one(const struct sockaddr_in *addr) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) die("socket");
-  struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_S};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds a blocking connect on Linux */
-  if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) die("connect");
+/* One non-blocking connect; returns 0 once connected, EINPROGRESS while pending, or the error. */
+static int start_connect(struct conn *c, const struct sockaddr_in *addr) {
+  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (c->fd < 0) die("socket");
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  return fd;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (connect(c->fd, (const struct sockaddr *)addr, sizeof *addr) == 0) return 0;
+  return errno;
+}
+
+/*
+ * Opens all connections at once and waits for them until one deadline. A
+ * connection refused or still pending then is closed (fd -1). Returns how
+ * many connected; *first_error is the first failure's errno (ETIMEDOUT for a
+ * pending one).
+ */
+static int connect_all(struct conn *conns, int n, const struct sockaddr_in *addr, int *first_error) {
+  int ep = epoll_create1(0);
+  if (ep < 0) die("epoll_create1");
+  int connected = 0, pending = 0;
+  *first_error = 0;
+  for (int i = 0; i < n; i++) {
+    struct conn *c = &conns[i];
+    int e = start_connect(c, addr);
+    if (e == 0) {
+      c->alive = 1;
+      connected++;
+    } else if (e == EINPROGRESS) {
+      struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+      if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) die("epoll_ctl");
+      pending++;
+    } else {
+      if (*first_error == 0) *first_error = e;
+      close(c->fd);
+      c->fd = -1;
+    }
+  }
+  uint64_t deadline = now_ns() + (uint64_t)CONNECT_DEADLINE_S * 1000000000u;
+  struct epoll_event evs[MAX_EVENTS];
+  while (pending > 0) {
+    uint64_t now = now_ns();
+    if (now >= deadline) break;
+    int k = epoll_wait(ep, evs, MAX_EVENTS, (int)((deadline - now) / 1000000u) + 1);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    for (int i = 0; i < k; i++) {
+      struct conn *c = evs[i].data.ptr;
+      int e = 0;
+      socklen_t len = sizeof e;
+      if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0) e = errno;
+      epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+      pending--;
+      if (e == 0) {
+        c->alive = 1;
+        connected++;
+      } else {
+        if (*first_error == 0) *first_error = e;
+        close(c->fd);
+        c->fd = -1;
+      }
+    }
+  }
+  for (int i = 0; i < n && pending > 0; i++) {
+    struct conn *c = &conns[i];
+    if (c->fd >= 0 && !c->alive) {
+      if (*first_error == 0) *first_error = ETIMEDOUT;
+      close(c->fd);
+      c->fd = -1;
+      pending--;
+    }
+  }
+  close(ep);
+  return connected;
 }
 
 int main(int argc, char **argv) {
@@ -304,10 +384,9 @@ int main(int argc, char **argv) {
   int seconds = (int)parse_long(argv[5], 1, 3600, "SECONDS");
   long payload = parse_long(argv[6], 0, MAX_FRAME - 64, "PAYLOAD");
   int nthreads = argc == 8 ? (int)parse_long(argv[7], 1, 16, "THREADS") : 1;
-  if (nthreads > nconns) nthreads = nconns;
 
   /* Whatever happens (a server that stops answering, a stuck connect), the process ends. */
-  alarm((unsigned)seconds + 2 * CONNECT_TIMEOUT_S + 5);
+  alarm((unsigned)seconds + CONNECT_DEADLINE_S + 5);
 
   /* The request frame, and PIPELINE copies of it back to back. */
   static const char head[] = "{\"in\":\"ping\",\"params\":\"";
@@ -326,15 +405,33 @@ int main(int argc, char **argv) {
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   inet_pton(AF_INET, host, &addr.sin_addr);
 
-  struct worker *workers = calloc((size_t)nthreads, sizeof *workers);
   struct conn *conns = calloc((size_t)nconns, sizeof *conns);
-  if (workers == NULL || conns == NULL) die("calloc");
+  if (conns == NULL) die("calloc");
+  uint64_t connect_start = now_ns();
+  int first_error;
+  int connected = connect_all(conns, nconns, &addr, &first_error);
+  double connect_ms = (double)(now_ns() - connect_start) / 1e6;
+  if (connected == 0) {
+    errno = first_error;
+    char why[96];
+    snprintf(why, sizeof why, "connect: none of %d connection%s connected", nconns, nconns == 1 ? "" : "s");
+    die(why);
+  }
+  /* The connected ones first, in their order: the threads share them out. */
+  for (int i = 0, j = 0; i < nconns; i++) {
+    if (conns[i].alive) {
+      struct conn moved = conns[i];
+      conns[i] = conns[j];
+      conns[j++] = moved;
+    }
+  }
+  if (nthreads > connected) nthreads = connected;
+  struct worker *workers = calloc((size_t)nthreads, sizeof *workers);
+  if (workers == NULL) die("calloc");
   size_t rcap = 65536;
   if (rcap < 4 * (size_t)(payload + 64)) rcap = 4 * (size_t)(payload + 64);
-  for (int i = 0; i < nconns; i++) {
+  for (int i = 0; i < connected; i++) {
     struct conn *c = &conns[i];
-    c->fd = connect_one(&addr);
-    c->alive = 1;
     c->sent = calloc((size_t)g_pipeline, sizeof *c->sent);
     c->rcap = rcap;
     c->rbuf = malloc(rcap);
@@ -342,7 +439,7 @@ int main(int argc, char **argv) {
   }
   for (int t = 0, first = 0; t < nthreads; t++) {
     struct worker *w = &workers[t];
-    w->nconns = nconns / nthreads + (t < nconns % nthreads ? 1 : 0);
+    w->nconns = connected / nthreads + (t < connected % nthreads ? 1 : 0);
     w->conns = conns + first;
     first += w->nconns;
     w->ep = epoll_create1(0);
@@ -369,7 +466,11 @@ int main(int argc, char **argv) {
     errors += workers[t].errors;
     lost += workers[t].lost;
   }
-  for (int i = 0; i < nconns; i++) close(conns[i].fd);
+  int served = 0;
+  for (int i = 0; i < connected; i++) {
+    if (conns[i].answers > 0) served++;
+    close(conns[i].fd);
+  }
 
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -384,11 +485,12 @@ int main(int argc, char **argv) {
   }
   printf(
       "{\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,"
-      "\"p999_us\":%.0f,\"max_us\":%.0f,\"errors\":%llu,\"connections_lost\":%llu,\"cpu_us\":%llu,"
+      "\"p999_us\":%.0f,\"max_us\":%.0f,\"errors\":%llu,\"connections_lost\":%llu,"
+      "\"connections_unconnected\":%d,\"connections_served\":%d,\"connect_ms\":%.1f,\"cpu_us\":%llu,"
       "\"connections\":%d,\"pipeline\":%d,\"payload\":%ld,\"threads\":%d}\n",
       (unsigned long long)requests, elapsed, (double)requests / elapsed, percentile(hist, requests, 0.50),
       percentile(hist, requests, 0.90), percentile(hist, requests, 0.99), percentile(hist, requests, 0.999), max_us,
-      (unsigned long long)errors, (unsigned long long)lost, (unsigned long long)cpu_us, nconns, g_pipeline, payload,
-      nthreads);
+      (unsigned long long)errors, (unsigned long long)lost, nconns - connected, served, connect_ms,
+      (unsigned long long)cpu_us, nconns, g_pipeline, payload, nthreads);
   return errors > 0 || lost > 0 ? 1 : 0;
 }
