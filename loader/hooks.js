@@ -2,9 +2,18 @@
 // settings forkrpc needs (legacy decorators, emitted parameter metadata for
 // constructor injection) regardless of any tsconfig. Plain JS: this is what
 // makes .ts loadable, so it cannot be .ts itself.
-import { readFile } from "node:fs/promises";
+//
+// Compiled files are cached on disk, keyed by everything the output depends
+// on (source, file name, these options, the swc version), so that a worker
+// whose master, sibling or previous run already compiled a file never loads
+// @swc/core at all: it costs every process ~30 MB and part of its start.
+// FORKRPC_CACHE_DIR moves the cache; FORKRPC_CACHE_DIR=off turns it off.
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { transform } from "@swc/core";
 
 const TS = /\.(ts|mts)$/;
 
@@ -18,6 +27,32 @@ const OPTIONS = {
     transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
   },
 };
+
+const SWC_VERSION = createRequire(import.meta.url)("@swc/core/package.json").version;
+const KEY_PREFIX = JSON.stringify({ swc: SWC_VERSION, options: OPTIONS, format: 1 });
+
+/** @type {Promise<typeof import("@swc/core").transform> | null} */
+let swc = null;
+const compiler = () => (swc ??= import("@swc/core").then((m) => m.transform));
+
+/**
+ * The cache folder, or null when it is off or unsafe. The default lives in
+ * the OS temp folder, one per user, created private; a folder there that
+ * someone else owns is not used (its entries would be code we run).
+ */
+const cacheDir = (async () => {
+  const setting = process.env.FORKRPC_CACHE_DIR;
+  if (setting === "off") return null;
+  const dir = setting || join(os.tmpdir(), `forkrpc-swc-cache-${os.userInfo().uid}`);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const info = await stat(dir);
+    if (!info.isDirectory() || (process.getuid !== undefined && info.uid !== process.getuid())) return null;
+    return dir;
+  } catch {
+    return null;
+  }
+})();
 
 export async function resolve(specifier, context, next) {
   try {
@@ -35,10 +70,39 @@ export async function resolve(specifier, context, next) {
   }
 }
 
+/** The compiled module: from the cache when an identical compile is there, else compiled (and stored, best effort). */
+async function compile(filename, source) {
+  const dir = await cacheDir;
+  const entry =
+    dir === null
+      ? null
+      : join(dir, `${createHash("sha256").update(KEY_PREFIX).update("\0").update(filename).update("\0").update(source).digest("hex")}.js`);
+  if (entry !== null) {
+    try {
+      return await readFile(entry, "utf8");
+    } catch {
+      // not cached yet
+    }
+  }
+  const transform = await compiler();
+  const { code } = await transform(source, { ...OPTIONS, filename });
+  if (entry !== null) {
+    // Whole files only: another process may be reading or writing the same entry.
+    const partial = `${entry}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await writeFile(partial, code, { mode: 0o600 });
+      await rename(partial, entry);
+    } catch {
+      // a full or read-only disk costs a compile next time, nothing else
+      await rm(partial, { force: true }).catch(() => {});
+    }
+  }
+  return code;
+}
+
 export async function load(url, context, next) {
   if (!url.startsWith("file:") || !TS.test(new URL(url).pathname)) return next(url, context);
   const filename = fileURLToPath(url);
   const source = await readFile(filename, "utf8");
-  const { code } = await transform(source, { ...OPTIONS, filename });
-  return { format: "module", source: code, shortCircuit: true };
+  return { format: "module", source: await compile(filename, source), shortCircuit: true };
 }
