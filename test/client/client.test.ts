@@ -94,7 +94,9 @@ describe("RpcClient against one server", () => {
       assert.equal(seen.token, "t-1", "the client's meta is sent");
       assert.equal(seen.trace, "abc", "the call's meta is merged in");
       assert.equal(typeof seen.timeoutMs, "number");
-      assert.ok((seen.timeoutMs as number) > 200 && (seen.timeoutMs as number) <= 300, `meta.timeoutMs ${seen.timeoutMs}`);
+      // What is left of the 300 ms when the request is written (connecting
+      // comes first, and takes longer on a busy machine), never more.
+      assert.ok((seen.timeoutMs as number) > 0 && (seen.timeoutMs as number) <= 300, `meta.timeoutMs ${seen.timeoutMs}`);
     } finally {
       await c.close();
     }
