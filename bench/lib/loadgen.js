@@ -24,12 +24,26 @@ export function buildLoadgen() {
   return BINARY;
 }
 
+/** Why a run's output is not a measurement, or null when it is one. */
+function failure(report, code, signal) {
+  if (report === null) return `exit ${signal ?? code}, no report`;
+  if (report.error !== undefined) return report.error;
+  if (report.connections_served === 0) {
+    const connected = report.connections - report.connections_unconnected;
+    return `no connection was served (${connected} of ${report.connections} connected, none answered, ${report.connections_lost} lost)`;
+  }
+  return null;
+}
+
 /**
  * Runs one load: resolves with the generator's JSON report. A run that
- * printed no report (or an error report) rejects with the reason.
+ * printed no report, an error report (no connection connected), or a report
+ * in which no connection was served (nothing answered: nothing measured)
+ * rejects with the reason. `protocol` is the wire the peer speaks: "forkrpc"
+ * (the default) or "nest" (NestJS's TCP transport, see loadgen.c).
  */
-export function runLoadgen(binary, { port, connections, pipeline, seconds, payload, threads }) {
-  const args = ["127.0.0.1", port, connections, pipeline, seconds, payload, threads].map(String);
+export function runLoadgen(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc" }) {
+  const args = ["127.0.0.1", port, connections, pipeline, seconds, payload, threads, protocol].map(String);
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -44,12 +58,9 @@ export function runLoadgen(binary, { port, connections, pipeline, seconds, paylo
       } catch {
         // no report: fall through
       }
-      if (report === null || report.error !== undefined) {
-        const why = report?.error ?? `exit ${signal ?? code}, no report`;
-        reject(new Error(`loadgen ${args.join(" ")}: ${why}${err ? `\n${err}` : ""}`));
-      } else {
-        resolve(report);
-      }
+      const why = failure(report, code, signal);
+      if (why !== null) reject(new Error(`loadgen ${args.join(" ")}: ${why}${err ? `\n${err}` : ""}`));
+      else resolve(report);
     });
   });
 }

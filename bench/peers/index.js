@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NEST_VERSIONS, prepareNest } from "./nestjs/prepare.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -55,6 +56,18 @@ export const PEERS = [
     }),
     ready: "port",
     group: true,
+  },
+  {
+    name: "nestjs",
+    note: `NestJS microservices (peers/nestjs/: ${NEST_VERSIONS}) over its built-in TCP transport and its \`<length>#<json>\` framing: a @MessagePattern("ping") controller returning its data, NestFactory.createMicroservice with Nest's defaults and an errors-only logger, one per cluster worker (SCHED_NONE, as minimal-node). Its requests carry ids, and answers are matched by id`,
+    command: ({ port, workers }) => ({
+      file: process.execPath,
+      args: ["bench/peers/nestjs/server.js", "--port", String(port), "--workers", String(workers)],
+      cwd: ROOT,
+    }),
+    ready: /nestjs ready/,
+    prepare: prepareNest,
+    protocol: "nest",
   },
   // The cost of the middleware path (npm run bench:middleware): the same
   // start command, the same plugins/ping.ts, with and without three trivial
