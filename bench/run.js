@@ -24,6 +24,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gridChart } from "./lib/chart.js";
+import { hostFacts } from "./lib/host.js";
 import { buildLoadgen } from "./lib/loadgen.js";
 import { measureLoad } from "./lib/measure.js";
 import { benchArgs } from "./lib/options.js";
@@ -85,29 +86,15 @@ async function measure(binary, peer, cell, round) {
   }
 }
 
+/** hostFacts plus the Python version (a peer runs on it). */
 function machine() {
-  const git = (...args) => {
-    try {
-      return execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    } catch {
-      return "unknown";
-    }
-  };
-  return {
-    node: process.version,
-    python: (() => {
-      try {
-        return execFileSync("python3", ["--version"], { encoding: "utf8" }).trim();
-      } catch {
-        return "not found";
-      }
-    })(),
-    nproc: os.availableParallelism(),
-    cpu: os.cpus()[0]?.model ?? "unknown",
-    kernel: `${os.type()} ${os.release()}`,
-    commit: git("rev-parse", "--short", "HEAD"),
-    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers") !== "",
-  };
+  let python = "not found";
+  try {
+    python = execFileSync("python3", ["--version"], { encoding: "utf8" }).trim();
+  } catch {
+    // reported as such
+  }
+  return { ...hostFacts(["src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers"]), python };
 }
 
 /** How this run was started, as markdown for the results header. */
@@ -143,7 +130,7 @@ ${targets.length > 0 ? `\n## Targets\n\n${targetsTable(targets)}\n` : ""}
 ## The grid (mean of rounds)
 
 ${chartFile === null ? "" : `![requests/s and server CPU per request, every cell and peer](${chartFile})\n\n`}${gridTable(grid, base)}
-${failed.length > 0 ? `\nRuns that could not be measured:\n\n${failed.map((r) => `- ${r.peer}, ${r.cell}, round ${r.round}: ${r.failed}`).join("\n")}\n` : ""}
+${grid.some((s) => s.connections_served < s.connections) ? "\nA **bold** count of connections served is a peer that left some connections without a single answer for the whole window (never accepted, or never read): its rps is what the served ones got, and its latencies cover only them, so they flatter it.\n" : ""}${failed.length > 0 ? `\nRuns that could not be measured:\n\n${failed.map((r) => `- ${r.peer}, ${r.cell}, round ${r.round}: ${r.failed}`).join("\n")}\n` : ""}
 ## ${cellName(headline)}: every run
 
 ${runsTable(headlineRuns)}

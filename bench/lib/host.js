@@ -15,14 +15,15 @@ function git(...args) {
   }
 }
 
-export function hostFacts() {
+/** The facts; `watched` are the paths whose uncommitted changes make the run "dirty". */
+export function hostFacts(watched = ["src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures"]) {
   return {
     node: process.version,
     nproc: os.availableParallelism(),
     cpu: os.cpus()[0]?.model ?? "unknown",
     kernel: `${os.type()} ${os.release()}`,
     commit: git("rev-parse", "--short", "HEAD"),
-    dirty: git("status", "--porcelain", "--", "src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures") !== "",
+    dirty: git("status", "--porcelain", "--", ...watched) !== "",
   };
 }
 

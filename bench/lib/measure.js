@@ -5,6 +5,25 @@ import { runLoadgen } from "./loadgen.js";
 import { cpuBetween, cpuSample, ioBetween, ioSample, machineSample, rssSample } from "./proctree.js";
 
 const MB = 1024 * 1024;
+const SETTLE_STEP_MS = 200;
+const SETTLE_MAX_MS = 10_000;
+const SETTLED_CORES = 0.05;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits (at most SETTLE_MAX_MS) until the server tree is idle: the warm-up
+ * ends with requests still in flight, and a server that keeps working
+ * through them (answering connections already closed) would start the
+ * measured window with a backlog that is not part of the load.
+ */
+async function settle(root) {
+  for (let waited = 0; waited < SETTLE_MAX_MS; waited += SETTLE_STEP_MS) {
+    const before = cpuSample(root);
+    await sleep(SETTLE_STEP_MS);
+    if (cpuBetween(before, cpuSample(root)).total / (SETTLE_STEP_MS * 1000) < SETTLED_CORES) return;
+  }
+}
 
 /**
  * Loads `server` (from startPeer) with `load` (runLoadgen's options minus
@@ -13,7 +32,10 @@ const MB = 1024 * 1024;
  */
 export async function measureLoad(binary, server, { warmup, duration, ...load }) {
   const cellLoad = { port: server.port, ...load };
-  if (warmup > 0) await runLoadgen(binary, { ...cellLoad, seconds: warmup });
+  if (warmup > 0 && server.peer.warmup !== false) {
+    await runLoadgen(binary, { ...cellLoad, seconds: warmup });
+    await settle(server.pid);
+  }
   let rss = { total: 0, largest: 0 };
   const watchRss = () => {
     const now = rssSample(server.pid);

@@ -1,6 +1,7 @@
 // The markdown of bench/RESULTS-scaling.md: a summary with the verdicts, then
 // one section per figure (bench/scaling.js), each with its baseline.
 import { hostLines } from "./host.js";
+import { table } from "./report.js";
 import { ratioTable, runsTable, summarize, summaryTable } from "./report.js";
 
 /** Target of the idle figure: resident memory per idle connection. */
@@ -16,14 +17,6 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixed = (x, digits) =>
   typeof x === "number" && Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "-";
-
-/** A markdown table; the first `left` columns are text, the rest numbers (right-aligned). */
-function table(headings, rows, left = 1) {
-  const widths = headings.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i < left ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(" | ")} |`;
-  const rule = `|${widths.map((w, i) => (i < left ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`;
-  return [line(headings), rule, ...rows.map(line)].join("\n");
-}
 
 // ---- idle connections ----
 

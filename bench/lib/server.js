@@ -103,16 +103,47 @@ function alive(pid) {
   }
 }
 
+/** Whether any process of the group led by `pgid` is alive. */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the peer's process group, SIGKILL to what is left of it after the timeout. */
+async function stopGroup(server) {
+  try {
+    process.kill(-server.pid, "SIGTERM");
+  } catch {
+    return; // nobody left in the group
+  }
+  for (let waited = 0; waited < STOP_TIMEOUT_MS && groupAlive(server.pid); waited += 100) await sleep(100);
+  if (groupAlive(server.pid)) {
+    process.stderr.write(`bench: ${server.peer.name} (process group ${server.pid}) did not stop in ${STOP_TIMEOUT_MS} ms; killing it\n`);
+    process.kill(-server.pid, "SIGKILL");
+  }
+  await server.exited;
+}
+
 /**
- * SIGTERM to the master, which drains its workers (to the whole process
- * group of a `group` peer); SIGKILL to the master and the workers seen at
+ * SIGTERM to the master, which drains its workers (a `group` peer: to its
+ * whole process group); SIGKILL to the master and the workers seen at
  * start if they outlive the timeout. Never throws.
  */
 export async function stopPeer(server) {
   const { child } = server;
+  if (server.peer.group === true) {
+    // Its children may outlive it, or be born after the tree was listed:
+    // the group, whatever became of its leader.
+    await stopGroup(server);
+    return;
+  }
   if (child.exitCode === null && child.signalCode === null) {
     try {
-      process.kill(server.peer.group === true ? -server.pid : server.pid, "SIGTERM");
+      process.kill(server.pid, "SIGTERM");
     } catch {
       // already gone
     }

@@ -19,7 +19,16 @@ const TARGETS = [
   ],
   [
     "forkrpc p99 at 512x32 16 B lower than nestjs's",
-    (find) => ratio(find("forkrpc", "512x32 16 B"), find("nestjs", "512x32 16 B"), "p99_us", (r) => r < 1),
+    (find) => {
+      const nest = find("nestjs", "512x32 16 B");
+      const result = ratio(find("forkrpc", "512x32 16 B"), nest, "p99_us", (r) => r < 1);
+      // A connection never answered gives no latency sample: the p99 of a
+      // peer that left some unserved flatters it.
+      if (result !== null && nest.connections_served < nest.connections) {
+        result.figure += `; nestjs answered only ${Math.round(nest.connections_served)} of 512 connections, so its p99 is an underestimate`;
+      }
+      return result;
+    },
   ],
   [
     "forkrpc p99 at 32x1 16 B (no pipelining) below 2 ms",

@@ -7,7 +7,9 @@
 //   pinned dependencies under bench/, build it);
 // - group: true, for a server whose children outlive their parent: it runs
 //   in its own process group and is stopped as one;
-// - protocol: the load generator's wire mode when it is not forkrpc's.
+// - protocol: the load generator's wire mode when it is not forkrpc's;
+// - warmup: false, for a server that a warm-up load would break;
+// - versions(): what to print as its versions in the results header.
 //
 // The first peer is the baseline every other peer's figures are divided by.
 import { readFileSync } from "node:fs";
@@ -47,17 +49,6 @@ export const PEERS = [
     ready: /forkrpc ready:/,
   },
   {
-    name: "tutorial-py3",
-    note: "the tutorial's PreForking server (../shared/seed/prefork.md) ported to Python 3, its own code otherwise: 10 forked children and the parent accept on one socket with listen(1), one connection at a time per process, a print per request, one recv(length) per body. It ignores --workers",
-    command: ({ port }) => ({
-      file: "python3",
-      args: ["bench/peers/tutorial-py3/prefork.py", String(port)],
-      cwd: ROOT,
-    }),
-    ready: "port",
-    group: true,
-  },
-  {
     name: "nestjs",
     note: `NestJS microservices (peers/nestjs/: ${NEST_VERSIONS}) over its built-in TCP transport and its \`<length>#<json>\` framing: a @MessagePattern("ping") controller returning its data, NestFactory.createMicroservice with Nest's defaults and an errors-only logger, one per cluster worker (SCHED_NONE, as minimal-node). Its requests carry ids, and answers are matched by id`,
     command: ({ port, workers }) => ({
@@ -67,7 +58,23 @@ export const PEERS = [
     }),
     ready: /nestjs ready/,
     prepare: prepareNest,
+    versions: () => NEST_VERSIONS,
     protocol: "nest",
+  },
+  {
+    name: "tutorial-py3",
+    note: "the tutorial's PreForking server (../shared/seed/prefork.md) ported to Python 3, its own code otherwise: 10 forked children and the parent accept on one socket with listen(1), one connection at a time per process, a print per request, one recv(length) per body. It ignores --workers",
+    command: ({ port }) => ({
+      file: "python3",
+      args: ["bench/peers/tutorial-py3/prefork.py", String(port)],
+      cwd: ROOT,
+    }),
+    ready: "port",
+    // A warm-up would kill it: its processes die of the BrokenPipeError of
+    // answering requests still in flight when the warm-up load closes.
+    // CPython has no JIT to warm up anyway.
+    warmup: false,
+    group: true,
   },
   // The cost of the middleware path (npm run bench:middleware): the same
   // start command, the same plugins/ping.ts, with and without three trivial
