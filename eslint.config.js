@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 const ours = (dirs) => dirs.flatMap((d) => [`../${d}/*`, `../../${d}/*`]);
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bench/node_modules/**", "bench/peers/**"] },
+  { ignores: ["dist/**", "**/node_modules/**", "bench/.build/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {

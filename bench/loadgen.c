@@ -38,8 +38,10 @@
  * p90/p999/max), errors (bad answers), connections_lost (closed or cut by the
  * server before the end), connections_unconnected, connections_served,
  * connect_ms (how long the connect phase took), plus the generator's own CPU
- * time (cpu_us), so the caller can see what the client cost on a shared
- * machine. If no connection connects at all it prints {"error":"..."}.
+ * time over the window (cpu_us), so the caller can see what the client cost
+ * on a shared machine. Before it, {"phase":"start"} and {"phase":"end"}
+ * lines mark the measured window as it happens. If no connection connects
+ * at all it prints {"error":"..."}.
  * With nest, also answer_messages (answers received: one per request when
  * Nest answers each request in one message) and reordered (answers that
  * came after the answer to a later request on the same connection).
@@ -169,6 +171,14 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* User + system CPU of this process so far, in microseconds. */
+static uint64_t cpu_used_us(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+         (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
 }
 
 static void die(const char *what) {
@@ -714,12 +724,21 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* The measured window, announced on its own lines so that the caller can
+   * sample the server over exactly it (not the connect phase, not the
+   * teardown); the generator's own CPU is counted over it too. */
+  uint64_t cpu_start = cpu_used_us();
+  printf("{\"phase\":\"start\"}\n");
+  fflush(stdout);
   uint64_t start = now_ns();
   g_end_ns = start + (uint64_t)seconds * 1000000000u;
   for (int t = 0; t < nthreads; t++) {
     if (pthread_create(&workers[t].thread, NULL, run, &workers[t]) != 0) die("pthread_create");
   }
   for (int t = 0; t < nthreads; t++) pthread_join(workers[t].thread, NULL);
+  printf("{\"phase\":\"end\"}\n");
+  fflush(stdout);
+  uint64_t cpu_us = cpu_used_us() - cpu_start;
   double elapsed = (double)(g_end_ns - start) / 1e9;
 
   static uint64_t hist[BUCKETS];
@@ -738,10 +757,6 @@ int main(int argc, char **argv) {
     close(conns[i].fd);
   }
 
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  uint64_t cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
-                    (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
   double max_us = 0;
   for (int b = BUCKETS - 1; b >= 0; b--) {
     if (hist[b] > 0) {

@@ -5,13 +5,15 @@
 // between rounds instead of hiding in one number. Figures are compared only
 // as ratios against the baseline peer measured in the same run.
 //
-//   npm run bench [-- --rounds 2 --duration 5 --warmup 1
+//   npm run bench:grid [-- --rounds 2 --duration 5 --warmup 1
 //                     --connections 1,32,512 --pipeline 1,32 --payload 16,16384
 //                     --workers 2 --threads 1 --peers minimal-node,forkrpc,...
 //                     --results bench/RESULTS.md]
 //
 //   npm run bench:middleware    (--peers forkrpc-mw0,forkrpc-mw3, one cell,
 //                                --results bench/RESULTS-middleware.md)
+//
+// (`npm run bench` runs this with its defaults, then bench/scaling.js.)
 //
 // --peers picks peers by name (bench/peers/index.js), the first being the
 // baseline; without it, the default set. --connections, --pipeline and
@@ -21,15 +23,16 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gridChart } from "./lib/chart.js";
-import { hostFacts } from "./lib/host.js";
+import { hostFacts, hostLines, invocation } from "./lib/host.js";
 import { buildLoadgen } from "./lib/loadgen.js";
 import { measureLoad } from "./lib/measure.js";
 import { benchArgs } from "./lib/options.js";
 import { gridTable, ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
 import { freePort, startPeer, stopPeer } from "./lib/server.js";
+import { cellName, gridCells } from "./lib/grid.js";
 import { checkTargets, targetsTable } from "./lib/targets.js";
 import { findPeers } from "./peers/index.js";
 
@@ -53,11 +56,7 @@ const settings = {
 };
 const peers = findPeers(values.peers?.split(","));
 
-/** Every combination of the lists, payload outermost: [{connections, pipeline, payload}]. */
-const cells = ints("payload").flatMap((payload) =>
-  ints("connections").flatMap((connections) => ints("pipeline").map((pipeline) => ({ connections, pipeline, payload }))),
-);
-const cellName = ({ connections, pipeline, payload }) => `${connections}x${pipeline} ${payload} B`;
+const cells = gridCells({ connections: ints("connections"), pipeline: ints("pipeline"), payload: ints("payload") });
 
 /**
  * The cell whose full per-run table the results show: the issue's headline
@@ -94,15 +93,7 @@ function machine() {
   } catch {
     // reported as such
   }
-  return { ...hostFacts(["src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers"]), python };
-}
-
-/** How this run was started, as markdown for the results header. */
-function invocation() {
-  const script = process.env.npm_lifecycle_event;
-  if (script === "bench" && process.argv.length <= 2) return "`npm run bench` (bench/run.js)";
-  const command = `\`${["node", "bench/run.js", ...process.argv.slice(2)].join(" ")}\``;
-  return script?.startsWith("bench") ? `\`npm run ${script}\` (${command})` : command;
+  return { ...hostFacts(["src", "loader", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers"]), python };
 }
 
 const range = (xs) => (xs.length === 0 ? "-" : `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`);
@@ -115,15 +106,12 @@ function resultsMarkdown({ date, host, loadBefore, loadAfter, runs, grid, target
   const versions = peers.flatMap((p) => (p.versions === undefined ? [] : [`${p.name}: ${p.versions()}`]));
   return `# forkrpc bench results
 
-Written by ${invocation()}; see bench/README.md for how to read it.
+Written by ${invocation("bench/run.js")}; see bench/README.md for how to read it.
 Only the ratios mean anything beyond this machine and this moment.
 
-- date: ${date}
-- node: ${host.node}; python: ${host.python}${versions.length > 0 ? `; ${versions.join("; ")}` : ""}
-- machine: ${host.nproc} CPUs (${host.cpu}), ${host.kernel}
-- load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}
+${hostLines({ date, host, loadBefore, loadAfter })}
+- python: ${host.python}${versions.length > 0 ? `; ${versions.join("; ")}` : ""}
 - other processes on the machine used ${range(measured.map((r) => r.other_cores))} cores during the measured windows${Math.max(0, ...measured.map((r) => r.other_cores)) > 0.25 ? " (busy machine: read the spread between rounds before the ratios)" : ""}
-- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes (src/, plugins/, configs or bench/)" : ""}
 - load: ping with an N-character string param, pipelined without ids, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine
 - servers: ${settings.workers} workers each (the Python peer forks its own 10); a fresh server per measurement; rounds: ${settings.rounds}, peers alternating in each cell (${peers.map((p) => p.name).join(", ")})
 ${targets.length > 0 ? `\n## Targets\n\n${targetsTable(targets)}\n` : ""}
@@ -194,16 +182,17 @@ async function main() {
   process.stdout.write(`\n${gridTable(grid, peers[0].name)}\n\n${cellName(headline)}:\n${summaryTable(headlineSummaries)}\n\n`);
   if (targets.length > 0) process.stdout.write(`${targetsTable(targets)}\n`);
   if (values.results !== "-") {
-    const resultsFile = resolve(ROOT, values.results);
-    const chartFile = grid.length > 0 ? resultsFile.replace(/\.md$/, "") + ".svg" : null;
-    if (chartFile !== null) writeFileSync(chartFile, gridChart(grid, peers.map((p) => p.name)));
     const results = { date, host, loadBefore, loadAfter, runs, grid, targets };
-    const chartLink = chartFile === null ? null : chartFile.slice(chartFile.lastIndexOf("/") + 1);
-    writeFileSync(resultsFile, resultsMarkdown({ ...results, chartFile: chartLink }));
+    // The raw figures first: whatever goes wrong after, the run is kept.
     const rawDir = join(ROOT, "bench/results/raw");
     mkdirSync(rawDir, { recursive: true });
     writeFileSync(join(rawDir, `${date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify({ settings, cells, ...results }, null, 2)}\n`);
-    process.stdout.write(`\nwrote ${values.results}${chartFile === null ? "" : ` and its chart`} (raw figures in bench/results/raw/)\n`);
+    const resultsFile = resolve(ROOT, values.results);
+    mkdirSync(dirname(resultsFile), { recursive: true });
+    const chartFile = grid.length > 0 ? resultsFile.replace(/\.md$/, "") + ".svg" : null;
+    if (chartFile !== null) writeFileSync(chartFile, gridChart(grid, peers.map((p) => p.name)));
+    writeFileSync(resultsFile, resultsMarkdown({ ...results, chartFile: chartFile === null ? null : basename(chartFile) }));
+    process.stdout.write(`\nwrote ${values.results}${chartFile === null ? "" : " and its chart"} (raw figures in bench/results/raw/)\n`);
   }
   // A peer kept for comparison may fail cells (that is a finding, reported);
   // forkrpc and the baseline may not.

@@ -24,7 +24,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { announcedMethods, appPeer, generateApp } from "./lib/apps.js";
-import { hostFacts } from "./lib/host.js";
+import { hostFacts, invocation } from "./lib/host.js";
 import { measureIdle } from "./lib/idle.js";
 import { buildLoadgen } from "./lib/loadgen.js";
 import { measureLoad } from "./lib/measure.js";
@@ -219,12 +219,6 @@ async function figure(name, run) {
   }
 }
 
-/** How this run was started, as markdown for the results header. */
-function invocation() {
-  const command = `\`${["node", "bench/scaling.js", ...process.argv.slice(2)].join(" ")}\``;
-  return process.env.npm_lifecycle_event === "bench:scaling" ? `\`npm run bench:scaling\` (${command})` : command;
-}
-
 async function main() {
   const date = new Date().toISOString();
   const host = hostFacts();
@@ -244,7 +238,7 @@ async function main() {
     startup: await figure("startup", () => startupFigure(apps)),
   };
   const run = { date, host, loadBefore, loadAfter: os.loadavg()[0], settings, results };
-  const markdown = resultsMarkdown(run, invocation());
+  const markdown = resultsMarkdown(run, invocation("bench/scaling.js"));
   say(`\n${markdown}`);
   if (values.results !== "-") {
     writeFileSync(resolve(ROOT, values.results), markdown);

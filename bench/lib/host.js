@@ -16,7 +16,7 @@ function git(...args) {
 }
 
 /** The facts; `watched` are the paths whose uncommitted changes make the run "dirty". */
-export function hostFacts(watched = ["src", "plugins", "rpc.config.ts", "package.json", "bench/fixtures"]) {
+export function hostFacts(watched = ["src", "loader", "plugins", "rpc.config.ts", "package.json", "bench/fixtures"]) {
   return {
     node: process.version,
     nproc: os.availableParallelism(),
@@ -34,6 +34,16 @@ export function hostLines({ date, host, loadBefore, loadAfter }) {
     `- node: ${host.node}`,
     `- machine: ${host.nproc} CPUs (${host.cpu}), ${host.kernel}`,
     `- load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}`,
-    `- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes (src/, plugins/, configs or bench/fixtures/)" : ""}`,
+    `- forkrpc: commit ${host.commit}${host.dirty ? " plus uncommitted changes (src/, loader/, plugins/, configs or bench/)" : ""}`,
   ].join("\n");
+}
+
+/**
+ * How this run was started, as markdown for a results header: the npm
+ * script that ran `script` (a bench/ file) if any, and the node command.
+ */
+export function invocation(script) {
+  const command = `\`${["node", script, ...process.argv.slice(2)].join(" ")}\``;
+  const npmScript = process.env.npm_lifecycle_event;
+  return npmScript?.startsWith("bench") ? `\`npm run ${npmScript}\` (${command})` : command;
 }

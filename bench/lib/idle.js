@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { processTree, rssSample } from "./proctree.js";
 import { freePort, startPeer, stopPeer } from "./server.js";
@@ -14,8 +15,6 @@ const SETTLE_MS = 2000;
 const OPEN_TIMEOUT_S = 60;
 const ANSWER_TIMEOUT_S = 40;
 const CLOSE_TIMEOUT_MS = 10_000;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Open file descriptors of each process of the tree: Map pid -> count. */
 function fdCounts(pids) {
@@ -90,7 +89,7 @@ function startClient({ port, connections, batch, hold }) {
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       send("close");
-      const done = await Promise.race([exited, sleep(CLOSE_TIMEOUT_MS).then(() => null)]);
+      const done = await Promise.race([exited, sleep(CLOSE_TIMEOUT_MS, null, { ref: false })]);
       if (done === null) {
         process.kill(child.pid, "SIGKILL");
         await exited;

@@ -1,19 +1,12 @@
 // Building and running the C load generator (bench/loadgen.c).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { mtime } from "./files.js";
 
 const SOURCE = fileURLToPath(new URL("../loadgen.c", import.meta.url));
 const BUILD_DIR = fileURLToPath(new URL("../.build/", import.meta.url));
 const BINARY = `${BUILD_DIR}loadgen`;
-
-function mtime(file) {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
 
 /** Compiles the load generator into bench/.build/ unless the binary is newer than the source. */
 export function buildLoadgen() {
@@ -26,7 +19,7 @@ export function buildLoadgen() {
 
 /** Why a run's output is not a measurement, or null when it is one. */
 function failure(report, code, signal) {
-  if (report === null) return `exit ${signal ?? code}, no report`;
+  if (report === null || report.phase !== undefined) return `exit ${signal ?? code}, no report`;
   if (report.error !== undefined) return report.error;
   if (report.connections_served === 0) {
     const connected = report.connections - report.connections_unconnected;
@@ -41,14 +34,24 @@ function failure(report, code, signal) {
  * in which no connection was served (nothing answered: nothing measured)
  * rejects with the reason. `protocol` is the wire the peer speaks: "forkrpc"
  * (the default) or "nest" (NestJS's TCP transport, see loadgen.c).
+ * `onPhase("start" | "end")` is called as the measured window begins and
+ * ends (after the connect phase, before the teardown).
  */
-export function runLoadgen(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc" }) {
+export function runLoadgen(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc", onPhase }) {
   const args = ["127.0.0.1", port, connections, pipeline, seconds, payload, threads, protocol].map(String);
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
-    child.stdout.on("data", (c) => (out += c));
+    let seen = 0;
+    child.stdout.on("data", (c) => {
+      out += c;
+      for (let end = out.indexOf("\n", seen); end !== -1; end = out.indexOf("\n", seen)) {
+        const phase = /^\{"phase":"(\w+)"\}$/.exec(out.slice(seen, end))?.[1];
+        seen = end + 1;
+        if (phase !== undefined) onPhase?.(phase);
+      }
+    });
     child.stderr.on("data", (c) => (err += c));
     child.on("error", reject);
     child.on("exit", (code, signal) => {

@@ -1,6 +1,7 @@
 // One measurement: a running peer under one load for a window, with the
-// server tree's CPU, I/O and RSS sampled from /proc around it. Every bench
+// server tree's CPU, I/O and memory sampled from /proc over it. Every bench
 // script measures through this, so their figures mean the same thing.
+import { setTimeout as sleep } from "node:timers/promises";
 import { runLoadgen } from "./loadgen.js";
 import { cpuBetween, cpuSample, ioBetween, ioSample, machineSample, rssSample } from "./proctree.js";
 
@@ -9,7 +10,6 @@ const SETTLE_STEP_MS = 200;
 const SETTLE_MAX_MS = 10_000;
 const SETTLED_CORES = 0.05;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits (at most SETTLE_MAX_MS) until the server tree is idle: the warm-up
@@ -25,10 +25,19 @@ async function settle(root) {
   }
 }
 
+/** The window's samples of the server tree and the machine, taken at one instant. */
+function snapshot(root) {
+  return { at: performance.now(), cpu: cpuSample(root), io: ioSample(root), machine: machineSample() };
+}
+
 /**
  * Loads `server` (from startPeer) with `load` (runLoadgen's options minus
  * the port) for `warmup` then `duration` seconds; returns the generator's
- * report plus the server-side figures of the measured window.
+ * report plus the server-side figures of the measured window. The server is
+ * sampled when the generator announces the window's start and end, so the
+ * connect phase and the teardown are outside it; a process that dies during
+ * the window still counts with the last CPU time seen of it (sampled every
+ * 0.5 s with the memory).
  */
 export async function measureLoad(binary, server, { warmup, duration, ...load }) {
   const cellLoad = { port: server.port, ...load };
@@ -36,29 +45,37 @@ export async function measureLoad(binary, server, { warmup, duration, ...load })
     await runLoadgen(binary, { ...cellLoad, seconds: warmup });
     await settle(server.pid);
   }
-  let rss = { total: 0, largest: 0 };
-  const watchRss = () => {
+  let memory = { total: 0, largest: 0, pss: 0 };
+  const lastCpu = new Map();
+  const watch = () => {
     const now = rssSample(server.pid);
-    rss = { total: Math.max(rss.total, now.total), largest: Math.max(rss.largest, now.largest) };
+    memory = { total: Math.max(memory.total, now.total), largest: Math.max(memory.largest, now.largest), pss: Math.max(memory.pss, now.pss) };
+    for (const [pid, us] of cpuSample(server.pid)) lastCpu.set(pid, us);
   };
-  const rssTimer = setInterval(watchRss, 500);
-  const ioBefore = ioSample(server.pid);
-  const cpuBefore = cpuSample(server.pid);
-  const machineBefore = machineSample();
-  const start = performance.now();
+  let before = null;
+  let after = null;
+  const onPhase = (phase) => {
+    if (phase === "start") {
+      before = snapshot(server.pid);
+      for (const [pid, us] of before.cpu) lastCpu.set(pid, us);
+    } else if (phase === "end" && before !== null) {
+      after = snapshot(server.pid);
+    }
+  };
+  const timer = setInterval(watch, 500);
   let report;
   try {
-    report = await runLoadgen(binary, { ...cellLoad, seconds: duration });
+    report = await runLoadgen(binary, { ...cellLoad, seconds: duration, onPhase });
   } finally {
-    clearInterval(rssTimer);
+    clearInterval(timer);
   }
-  const wallUs = (performance.now() - start) * 1000;
-  const serverCpu = cpuBetween(cpuBefore, cpuSample(server.pid));
+  watch();
+  if (before === null || after === null) throw new Error("the load generator did not announce its measured window");
+  const wallUs = (after.at - before.at) * 1000;
+  const serverCpu = cpuBetween(before.cpu, new Map([...lastCpu, ...after.cpu]));
   const serverUs = serverCpu.total;
-  const io = ioBetween(ioBefore, ioSample(server.pid));
-  const machineAfter = machineSample();
-  const busyUs = machineAfter.busy - machineBefore.busy;
-  watchRss();
+  const io = ioBetween(before.io, after.io);
+  const busyUs = after.machine.busy - before.machine.busy;
   const requests = Math.max(report.requests, 1);
   return {
     ...report,
@@ -70,8 +87,10 @@ export async function measureLoad(binary, server, { warmup, duration, ...load })
     loadgen_cpu_us_per_req: report.cpu_us / requests,
     loadgen_cores: report.cpu_us / wallUs,
     other_cores: Math.max(0, busyUs - serverUs - report.cpu_us) / wallUs,
-    steal_cores: (machineAfter.steal - machineBefore.steal) / wallUs,
-    rss_total_mb: rss.total / MB,
-    rss_largest_mb: rss.largest / MB,
+    steal_cores: (after.machine.steal - before.machine.steal) / wallUs,
+    rss_total_mb: memory.total / MB,
+    rss_largest_mb: memory.largest / MB,
+    pss_total_mb: memory.pss / MB,
+    in_flight_share: (report.connections_served * report.pipeline) / requests,
   };
 }

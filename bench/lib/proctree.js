@@ -63,8 +63,10 @@ export function cpuSample(root) {
 
 /**
  * CPU microseconds the tree used between two samples (processes born in
- * between count whole): the total, and the share of the busiest process
- * (with 2 workers, 0.5 is an even split; near 1, one worker did the work).
+ * between count whole; a process that died in between counts only if
+ * `after` still has its last value, see measureLoad): the total, and the
+ * share of the busiest process (with 2 workers, 0.5 is an even split; near
+ * 1, one worker did the work).
  */
 export function cpuBetween(before, after) {
   let total = 0;
@@ -102,21 +104,30 @@ export function ioBetween(before, after) {
   return { reads, writes };
 }
 
-/** Resident memory of the tree, in bytes: the total and the largest single process. */
+/**
+ * Resident memory of the tree, in bytes: the total and the largest single
+ * process (VmRSS, each process counted whole), and the proportional total
+ * (Pss: a page shared by n processes counts 1/n in each). Forked children
+ * share their parent's pages, so only `pss` compares trees of different
+ * shapes (11 forked Python processes against 3 exec'd Node ones).
+ */
 export function rssSample(root) {
   let total = 0;
   let largest = 0;
+  let pss = 0;
   for (const pid of processTree(root)) {
     try {
       const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
       const bytes = match === null ? 0 : Number(match[1]) * 1024;
       total += bytes;
       largest = Math.max(largest, bytes);
+      const share = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      pss += share === null ? 0 : Number(share[1]) * 1024;
     } catch {
       // gone between the listing and the read
     }
   }
-  return { total, largest };
+  return { total, largest, pss };
 }
 
 /**

@@ -19,6 +19,9 @@ const RUN_COLUMNS = [
   ["steal cores", (r) => r.steal_cores, 2],
   ["RSS total MB", (r) => r.rss_total_mb, 1],
   ["RSS max proc MB", (r) => r.rss_largest_mb, 1],
+  ["PSS total MB", (r) => r.pss_total_mb, 1],
+  ["in flight / done", (r) => `${cell(100 * r.in_flight_share, 2)}%`, null],
+  ["served", (r) => `${r.connections_served}/${r.connections}`, null],
   ["errors", (r) => r.errors, 0],
 ];
 
@@ -30,6 +33,7 @@ const COMPARED = [
   ["p50_us", "p50 us", true],
   ["p99_us", "p99 us", true],
   ["rss_total_mb", "RSS total MB", true],
+  ["pss_total_mb", "PSS total MB", true],
 ];
 
 function cell(value, decimals) {
@@ -67,12 +71,14 @@ const SUMMED = [
   "other_cores",
   "rss_total_mb",
   "rss_largest_mb",
+  "pss_total_mb",
+  "in_flight_share",
   "errors",
   "connections_lost",
   "connections_served",
 ];
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Per peer: the mean of each figure over its rounds, and the rps spread ((max-min)/mean). */
 export function summarize(runs, peerNames) {
@@ -127,13 +133,14 @@ export function gridTable(grid, base) {
       cell(s.server_cpu_us_per_req, 2),
       times("server_cpu_us_per_req"),
       cell(s.rss_total_mb, 1),
+      cell(s.pss_total_mb, 1),
       served < s.connections ? `**${cell(served, 0)}** / ${s.connections}` : `${s.connections} / ${s.connections}`,
       cell(s.errors + s.connections_lost, 0),
       String(s.rounds),
     ];
   });
   return table(
-    ["cell", "peer", "rps", `rps vs ${base}`, "p50 us", "p99 us", "server CPU us/req", `CPU/req vs ${base}`, "RSS total MB", "connections served", "errors + lost", "rounds"],
+    ["cell", "peer", "rps", `rps vs ${base}`, "p50 us", "p99 us", "server CPU us/req", `CPU/req vs ${base}`, "RSS sum MB", "PSS MB", "connections served", "errors + lost", "rounds"],
     rows,
   );
 }

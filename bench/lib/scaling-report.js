@@ -1,8 +1,7 @@
 // The markdown of bench/RESULTS-scaling.md: a summary with the verdicts, then
 // one section per figure (bench/scaling.js), each with its baseline.
 import { hostLines } from "./host.js";
-import { table } from "./report.js";
-import { ratioTable, runsTable, summarize, summaryTable } from "./report.js";
+import { mean, ratioTable, runsTable, summarize, summaryTable, table } from "./report.js";
 
 /** Target of the idle figure: resident memory per idle connection. */
 export const IDLE_TARGET_KB = 10;
@@ -13,7 +12,6 @@ const REQUEST_OVERHEAD = 4 + 25;
 const ANSWER_OVERHEAD = 4 + 26;
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixed = (x, digits) =>
   typeof x === "number" && Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "-";

@@ -1,10 +1,38 @@
-// Starting a peer server on a free port and stopping it by its pid.
+// Starting a peer server on a free port and stopping it by its pid. A bench
+// interrupted (Ctrl-C, SIGTERM) stops the servers it has running first.
 import { spawn } from "node:child_process";
 import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { processTree } from "./proctree.js";
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
+
+/** Servers started and not yet stopped. */
+const running = new Set();
+let stopOnSignal = false;
+
+/** On SIGINT/SIGTERM: stop every running server, then exit as the signal would. */
+function stopAllOnSignal() {
+  if (stopOnSignal) return;
+  stopOnSignal = true;
+  const handler = (signal) => {
+    process.stderr.write(`bench: ${signal}: stopping ${running.size} running server(s)\n`);
+    Promise.all([...running].map(stopPeer)).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", handler);
+  process.once("SIGTERM", handler);
+}
+
+/** process.kill that never throws (the process may be gone already). */
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A port nobody listens on right now (the peer binds it a moment later). */
 export function freePort() {
@@ -18,8 +46,6 @@ export function freePort() {
     });
   });
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether something accepts a connection on 127.0.0.1:port (the probe closes at once). */
 function accepts(port) {
@@ -50,6 +76,8 @@ export async function startPeer(peer, { port, workers }) {
     detached: peer.group === true,
   });
   const server = { peer, port, child, pid: child.pid, output: [], exited: null, pids: [child.pid] };
+  running.add(server);
+  stopAllOnSignal();
   const keep = (chunk) => {
     server.output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
     server.output.splice(0, Math.max(0, server.output.length - 40));
@@ -94,36 +122,17 @@ export async function startPeer(peer, { port, workers }) {
   return server;
 }
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+const alive = (pid) => signal(pid, 0);
 /** Whether any process of the group led by `pgid` is alive. */
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const groupAlive = (pgid) => signal(-pgid, 0);
 
 /** SIGTERM to the peer's process group, SIGKILL to what is left of it after the timeout. */
 async function stopGroup(server) {
-  try {
-    process.kill(-server.pid, "SIGTERM");
-  } catch {
-    return; // nobody left in the group
-  }
+  if (!signal(-server.pid, "SIGTERM")) return; // nobody left in the group
   for (let waited = 0; waited < STOP_TIMEOUT_MS && groupAlive(server.pid); waited += 100) await sleep(100);
   if (groupAlive(server.pid)) {
     process.stderr.write(`bench: ${server.peer.name} (process group ${server.pid}) did not stop in ${STOP_TIMEOUT_MS} ms; killing it\n`);
-    process.kill(-server.pid, "SIGKILL");
+    signal(-server.pid, "SIGKILL");
   }
   await server.exited;
 }
@@ -134,23 +143,27 @@ async function stopGroup(server) {
  * start if they outlive the timeout. Never throws.
  */
 export async function stopPeer(server) {
-  const { child } = server;
-  if (server.peer.group === true) {
-    // Its children may outlive it, or be born after the tree was listed:
-    // the group, whatever became of its leader.
-    await stopGroup(server);
-    return;
-  }
-  if (child.exitCode === null && child.signalCode === null) {
-    try {
-      process.kill(server.pid, "SIGTERM");
-    } catch {
-      // already gone
+  try {
+    if (server.peer.group === true) {
+      // Its children may outlive it, or be born after the tree was listed:
+      // the group, whatever became of its leader.
+      await stopGroup(server);
+    } else {
+      await stopTree(server);
     }
-    const done = await Promise.race([server.exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+  } finally {
+    running.delete(server);
+  }
+}
+
+async function stopTree(server) {
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    signal(server.pid, "SIGTERM");
+    const done = await Promise.race([server.exited, sleep(STOP_TIMEOUT_MS, null, { ref: false })]);
     if (done === null) {
       process.stderr.write(`bench: ${server.peer.name} (pid ${server.pid}) did not stop in ${STOP_TIMEOUT_MS} ms; killing it\n`);
-      for (const pid of server.pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+      for (const pid of server.pids) if (alive(pid)) signal(pid, "SIGKILL");
       await server.exited;
     }
   }
@@ -159,7 +172,7 @@ export async function stopPeer(server) {
   for (const pid of server.pids) {
     if (alive(pid)) {
       process.stderr.write(`bench: ${server.peer.name} process ${pid} outlived its master; killing it\n`);
-      process.kill(pid, "SIGKILL");
+      signal(pid, "SIGKILL");
     }
   }
 }

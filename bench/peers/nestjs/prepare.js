@@ -2,18 +2,11 @@
 // bench/peers/nestjs/node_modules when they are missing or older than the
 // lock file: `npm ci`, so what runs is exactly what the lock names.
 import { execFileSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { mtime } from "../../lib/files.js";
 
 const DIR = fileURLToPath(new URL(".", import.meta.url));
-
-function mtime(file) {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
 
 /** "@nestjs/core 1.2.3, ..." as pinned in package.json, for the report's note. */
 export const NEST_VERSIONS = Object.entries(JSON.parse(readFileSync(`${DIR}package.json`, "utf8")).dependencies)
