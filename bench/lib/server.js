@@ -11,14 +11,18 @@ const STOP_TIMEOUT_MS = 15_000;
 /** Servers started and not yet stopped. */
 const running = new Set();
 let stopOnSignal = false;
+/** The signal that is ending the bench: no server starts after it. */
+let ending = null;
 
 /** On SIGINT/SIGTERM: stop every running server, then exit as the signal would. */
 function stopAllOnSignal() {
   if (stopOnSignal) return;
   stopOnSignal = true;
-  const handler = (signal) => {
-    process.stderr.write(`bench: ${signal}: stopping ${running.size} running server(s)\n`);
-    Promise.all([...running].map(stopPeer)).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  const handler = async (name) => {
+    ending = name;
+    process.stderr.write(`bench: ${name}: stopping ${running.size} running server(s)\n`);
+    while (running.size > 0) await Promise.all([...running].map(stopPeer));
+    process.exit(name === "SIGINT" ? 130 : 143);
   };
   process.once("SIGINT", handler);
   process.once("SIGTERM", handler);
@@ -68,6 +72,7 @@ function accepts(port) {
  * messages.
  */
 export async function startPeer(peer, { port, workers }) {
+  if (ending !== null) throw new Error(`not starting ${peer.name}: the bench is ending (${ending})`);
   const { file, args, cwd, env } = peer.command({ port, workers });
   const child = spawn(file, args, {
     cwd,
