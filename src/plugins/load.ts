@@ -1,6 +1,7 @@
 /**
  * Imports plugin files, in order, and collects the @Rpc classes they export.
- * Fails with one BootError that names every offending file.
+ * Fails with one BootError that names every offending file. The files are
+ * fetched ahead in batches (prefetch.ts), but run one at a time, in order.
  */
 import { realpathSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
@@ -12,6 +13,7 @@ import { MAX_TIMER_MS } from "../middleware/deadline.ts";
 import { isStandardSchema } from "../middleware/validation.ts";
 import type { MiddlewareClass } from "../middleware/types.ts";
 import { shownPath } from "./discover.ts";
+import { prefetchInBatches } from "./prefetch.ts";
 
 /** Reply types the protocol itself uses: a handler answering with them would be misread. */
 const RESERVED_OUT = new Set(["error", "goaway"]);
@@ -50,11 +52,14 @@ export async function loadPlugins(
   const seenBefore = decoratedClasses().length;
   const importedBy = new Map<HandlerClass, string>();
 
-  for (const file of files) {
+  const urls = files.map((file) => pathToFileURL(file).href);
+  const prefetched = prefetchInBatches(urls);
+  for (const [i, file] of files.entries()) {
+    await prefetched(i);
     const start = decoratedClasses().length;
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      mod = (await import(urls[i]!)) as Record<string, unknown>;
     } catch (cause) {
       failures.push(`${shown(file)}: ${describe(cause)}`);
       continue;

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { discoverPlugins } from "../../src/plugins/discover.ts";
 import { loadPlugins } from "../../src/plugins/load.ts";
+import { PREFETCH_BATCH } from "../../src/plugins/prefetch.ts";
 import { ROOT } from "../helpers/server.ts";
 
 const temps: string[] = [];
@@ -150,4 +151,37 @@ test("every invalid class of every file is reported in one PLUGIN_INVALID, befor
     "Nameless in plugins/c.ts: an @Rpc class needs a handle(params, ctx) method",
   ]);
   assert.doesNotMatch(error.message, /dup/i, "duplicates wait until the invalid classes are fixed");
+});
+
+test("past a prefetch batch, files still run one at a time in sorted order (top-level await included), and failures name their files", async () => {
+  const ORDER = "(globalThis as { __forkrpcBatchOrder?: string[] }).__forkrpcBatchOrder";
+  const names = Array.from({ length: 3 * PREFETCH_BATCH + 5 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+  const files: Record<string, string> = {};
+  for (const [i, name] of names.entries()) {
+    const pause = i % 7 === 0 ? "await new Promise((resolve) => setTimeout(resolve, 1));\n" : "";
+    files[`plugins/${name}.ts`] = `${handler(`H${name}`, name)}(${ORDER} ??= []).push("${name} start");\n${pause}${ORDER}!.push("${name} end");\n`;
+  }
+  const throwing = names[PREFETCH_BATCH + 3]!;
+  const broken = names[2 * PREFETCH_BATCH + 1]!;
+  files[`plugins/${throwing}.ts`] = `throw new Error("top level of ${throwing}");\n`;
+  files[`plugins/${broken}.ts`] = "export const = ;\n";
+  const app = await load(files);
+  const error = await bootError(app.defs);
+  assert.equal(error.code, "PLUGIN_IMPORT_FAILED");
+  const named = [...error.message.matchAll(/^  (plugins\/p\d+\.ts): /gm)].map((match) => match[1]);
+  assert.deepEqual(named, [`plugins/${throwing}.ts`, `plugins/${broken}.ts`]);
+  assert.ok(error.message.includes(`plugins/${throwing}.ts: Error: top level of ${throwing}\n`), error.message);
+  const ran = names.filter((name) => name !== throwing && name !== broken);
+  assert.deepEqual((globalThis as { __forkrpcBatchOrder?: string[] }).__forkrpcBatchOrder, ran.flatMap((name) => [`${name} start`, `${name} end`]));
+});
+
+test("past a prefetch batch, handlers are registered in sorted file order", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 2 * PREFETCH_BATCH + 3; i > 0; i--) files[`plugins/q${String(i).padStart(3, "0")}.ts`] = handler(`Q${i}`, `q${i}`);
+  const app = await load(files);
+  const defs = await app.defs();
+  assert.deepEqual(
+    defs.map((def) => def.file),
+    Object.keys(files).sort().map((name) => join(app.dir, name)),
+  );
 });
