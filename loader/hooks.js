@@ -16,7 +16,7 @@
 // 1000 one-method plugin files, one after another, took 1.7 s instead of 2.3.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,10 @@ import { fileURLToPath } from "node:url";
 const TS = /\.(ts|mts)$/;
 
 const OPTIONS = {
+  // These settings, whatever a .swcrc beside the file says (it is not part
+  // of the cache key either).
+  swcrc: false,
+  configFile: false,
   sourceMaps: "inline",
   module: { type: "es6" },
   jsc: {
@@ -44,22 +48,50 @@ const compiler = () => (swc ??= import("@swc/core").then((m) => m.transform));
 
 /**
  * The cache folder, or null when it is off or unsafe. The default lives in
- * the OS temp folder, one per user, created private; a folder there that
- * someone else owns is not used (its entries would be code we run).
+ * the OS temp folder, one per user, created private. A folder is used only
+ * if it is a real folder (not a symlink), owned by this user, and writable
+ * by nobody else: its entries are code we run.
  */
 const cacheDir = (async () => {
   const setting = process.env.FORKRPC_CACHE_DIR;
   if (setting === "off") return null;
-  const dir = setting || join(os.tmpdir(), `forkrpc-swc-cache-${os.userInfo().uid}`);
   try {
+    const uid = process.getuid?.();
+    const dir = setting || join(os.tmpdir(), `forkrpc-swc-cache-${uid ?? "user"}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const info = await stat(dir);
-    if (!info.isDirectory() || (process.getuid !== undefined && info.uid !== process.getuid())) return null;
+    const info = await lstat(dir);
+    if (!info.isDirectory()) return null;
+    if (uid !== undefined && (info.uid !== uid || (info.mode & 0o022) !== 0)) return null;
+    prune(dir);
     return dir;
   } catch {
     return null;
   }
 })();
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PRUNE_AFTER_DAYS = 7;
+
+/**
+ * At most once a day (a marker file's age tells), removes entries written
+ * more than PRUNE_AFTER_DAYS ago, in the background: an entry still in use
+ * costs one compile a week, and the folder does not grow without bound.
+ */
+function prune(dir) {
+  const marker = join(dir, ".pruned");
+  (async () => {
+    const last = await stat(marker).then((info) => info.mtimeMs, () => 0);
+    if (Date.now() - last < DAY_MS) return;
+    for (const name of await readdir(dir)) {
+      if (!name.endsWith(".js") && !name.endsWith(".tmp")) continue;
+      const file = join(dir, name);
+      const info = await stat(file).catch(() => null);
+      if (info !== null && Date.now() - info.mtimeMs > PRUNE_AFTER_DAYS * DAY_MS) await rm(file, { force: true });
+    }
+    // Last: a process that ends before the sweep does leaves it to the next.
+    await writeFile(marker, "");
+  })().catch(() => {});
+}
 
 export async function resolve(specifier, context, next) {
   try {
@@ -86,7 +118,10 @@ async function compile(filename, source) {
       : join(dir, `${createHash("sha256").update(KEY_PREFIX).update("\0").update(filename).update("\0").update(source).digest("hex")}.js`);
   if (entry !== null) {
     try {
-      return readFileSync(entry, "utf8");
+      // Never empty when whole (the inline source map is always there): an
+      // empty entry is what a crash before the data reached the disk leaves.
+      const cached = readFileSync(entry, "utf8");
+      if (cached !== "") return cached;
     } catch {
       // not cached yet
     }

@@ -1,10 +1,10 @@
 /**
  * The loader's compile cache (loader/hooks.js): a compiled file is reused
- * only for the identical source, a cache it cannot use never stops a
- * program, and FORKRPC_CACHE_DIR=off writes nothing.
+ * only for the identical source, a cache it cannot use or trust never stops
+ * a program, and FORKRPC_CACHE_DIR=off writes nothing.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -14,14 +14,15 @@ import { NODE_FLAGS } from "../helpers/server.ts";
 const work = mkdtempSync(join(os.tmpdir(), "forkrpc-cache-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** Runs `file` through the loader with FORKRPC_CACHE_DIR=cache; returns its stdout. */
-function run(file: string, cache: string): string {
-  const result = spawnSync(process.execPath, [...NODE_FLAGS, file], {
-    cwd: work,
-    env: { ...process.env, FORKRPC_CACHE_DIR: cache },
-    encoding: "utf8",
-    timeout: 30_000,
-  });
+/**
+ * Runs `file` through the loader with FORKRPC_CACHE_DIR=cache (undefined:
+ * the default folder, under TMPDIR=work); returns its stdout.
+ */
+function run(file: string, cache: string | undefined): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: work };
+  delete env.FORKRPC_CACHE_DIR;
+  if (cache !== undefined) env.FORKRPC_CACHE_DIR = cache;
+  const result = spawnSync(process.execPath, [...NODE_FLAGS, file], { cwd: work, env, encoding: "utf8", timeout: 30_000 });
   assert.equal(result.status, 0, result.stderr);
   return result.stdout.trim();
 }
@@ -32,7 +33,8 @@ function program(name: string, text: string): string {
   return file;
 }
 
-const entries = (dir: string) => readdirSync(dir).sort();
+/** The folder's cache entries (not the prune marker). */
+const entries = (dir: string) => readdirSync(dir).filter((name) => name !== ".pruned").sort();
 
 test("a cached compile is what runs, and only for the very same source", () => {
   const cache = join(work, "cache-a");
@@ -66,8 +68,96 @@ test("a cache folder that cannot be made is skipped, and the program still runs"
   assert.equal(run(program("c.ts", "compiled anyway"), join(blocker, "cache")), "compiled anyway");
 });
 
-test("FORKRPC_CACHE_DIR=off compiles every time and writes nothing", () => {
+test("FORKRPC_CACHE_DIR=off compiles every time and writes nothing (not even in the default folder)", () => {
   const before = readdirSync(work).sort();
   assert.equal(run(program("d.ts", "uncached"), "off"), "uncached");
   assert.deepEqual(readdirSync(work).sort(), [...before, "d.ts"].sort());
+});
+
+test("by default the cache is a private folder of this user's in the temp folder", () => {
+  assert.equal(run(program("e.ts", "default"), undefined), "default");
+  const [folder] = readdirSync(work).filter((name) => name.startsWith("forkrpc-swc-cache-"));
+  assert.ok(folder !== undefined, "the default folder is made under TMPDIR");
+  const info = statSync(join(work, folder));
+  assert.equal(info.mode & 0o777, 0o700);
+  assert.ok(entries(join(work, folder)).some((name) => name.endsWith(".js")));
+});
+
+test("a folder others may write to, or a symlink, is not used: its entries could be anyone's code", () => {
+  const shared = join(work, "shared");
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  assert.equal(run(program("f.ts", "not from the shared folder"), shared), "not from the shared folder");
+  assert.deepEqual(entries(shared), []);
+
+  const real = join(work, "real");
+  mkdirSync(real, { mode: 0o700 });
+  const link = join(work, "link");
+  symlinkSync(real, link);
+  assert.equal(run(program("g.ts", "not through the link"), link), "not through the link");
+  assert.deepEqual(entries(real), []);
+});
+
+test("a .swcrc beside the file changes nothing: the loader's settings, and the cache key, are its own", () => {
+  const dir = join(work, "with-swcrc");
+  mkdirSync(dir);
+  // Honoured, this would parse the file as JavaScript and fail on the type annotation.
+  writeFileSync(join(dir, ".swcrc"), JSON.stringify({ jsc: { parser: { syntax: "ecmascript" } } }));
+  const file = join(dir, "h.ts");
+  writeFileSync(file, 'const said: string = "typescript as ever";\nconsole.log(said);\n');
+  assert.equal(run(file, join(work, "cache-h")), "typescript as ever");
+});
+
+test("an empty entry (a crash before its data reached the disk) is compiled again", () => {
+  const cache = join(work, "cache-i");
+  const file = program("i.ts", "whole");
+  assert.equal(run(file, cache), "whole");
+  const [entry] = entries(cache).filter((name) => name.endsWith(".js"));
+  writeFileSync(join(cache, entry as string), "");
+  assert.equal(run(file, cache), "whole");
+});
+
+test("entries older than a week are swept, at most once a day", () => {
+  const cache = join(work, "cache-k");
+  mkdirSync(cache, { mode: 0o700 });
+  const weekAgo = (Date.now() - 8 * 24 * 60 * 60 * 1000) / 1000;
+  const stale = join(cache, "stale.js");
+  writeFileSync(stale, "old\n");
+  utimesSync(stale, weekAgo, weekAgo);
+  // A program that lives long enough for the sweep, which runs in the background.
+  const file = join(work, "k.ts");
+  writeFileSync(file, 'const said: string = "swept";\nsetTimeout(() => console.log(said), 500);\n');
+  assert.equal(run(file, cache), "swept");
+  assert.ok(!entries(cache).includes("stale.js"), "the week-old entry is gone");
+  assert.ok(readdirSync(cache).includes(".pruned"));
+
+  // Swept less than a day ago: a new stale entry stays until tomorrow.
+  writeFileSync(stale, "old\n");
+  utimesSync(stale, weekAgo, weekAgo);
+  assert.equal(run(file, cache), "swept");
+  assert.ok(entries(cache).includes("stale.js"));
+});
+
+test("a user without a passwd entry (containers with arbitrary uids) still runs TypeScript", { skip: process.getuid?.() !== 0 && "needs root to switch to such a uid" }, () => {
+  // Everything the other user reads must be readable by it.
+  const dir = mkdtempSync(join(os.tmpdir(), "forkrpc-cache-nobody-"));
+  chmodSync(dir, 0o755);
+  const file = join(dir, "j.ts");
+  writeFileSync(file, 'const said: string = "no passwd entry";\nconsole.log(said);\n');
+  chmodSync(file, 0o644);
+  const tmp = join(dir, "tmp");
+  mkdirSync(tmp);
+  chmodSync(tmp, 0o1777);
+  try {
+    const result = spawnSync("setpriv", ["--reuid", "54321", "--regid", "54321", "--clear-groups", process.execPath, ...NODE_FLAGS, file], {
+      cwd: dir,
+      env: { ...process.env, TMPDIR: tmp, FORKRPC_CACHE_DIR: "" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), "no passwd entry");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
