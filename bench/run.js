@@ -149,7 +149,7 @@ function gridSummaries(runs) {
 
 async function main() {
   const binary = buildLoadgen();
-  for (const peer of peers) await peer.prepare?.();
+  for (const peer of peers) await peer.prepare?.(peer);
   const host = machine();
   const loadBefore = os.loadavg()[0];
   const date = new Date().toISOString();

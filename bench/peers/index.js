@@ -3,8 +3,8 @@
 // `ready` (or, with `ready: "port"`, when its port accepts). Adding a peer
 // (another framework, another language) is one entry here: a command line, a
 // readiness line, and a note for the report. Optional fields:
-// - prepare(): run once before the first start (install the peer's own
-//   pinned dependencies under bench/, build it);
+// - prepare(peer): run once before the first start (install the peer's own
+//   pinned dependencies under bench/, build it, warm a cache);
 // - group: true, for a server whose children outlive their parent: it runs
 //   in its own process group and is stopped as one;
 // - protocol: the load generator's wire mode when it is not forkrpc's;
@@ -15,9 +15,21 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, startPeer, stopPeer } from "../lib/server.js";
 import { NEST_VERSIONS, prepareNest } from "./nestjs/prepare.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * One throwaway start (1 worker) before the measured ones, so that those
+ * find the TypeScript loader's compile cache warm, as every start after a
+ * deploy's first does: otherwise the first measurement of a run would carry
+ * the compiler in its memory figures and the others not.
+ */
+async function warmStart(peer) {
+  const server = await startPeer(peer, { port: await freePort(), workers: 1 });
+  await stopPeer(server);
+}
 
 /** `npm start` without npm: the same node flags, so the bench runs what users run. */
 function npmStartCommand() {
@@ -47,6 +59,7 @@ export const PEERS = [
       cwd: ROOT,
     }),
     ready: /forkrpc ready:/,
+    prepare: warmStart,
   },
   {
     name: "nestjs",
@@ -103,6 +116,7 @@ function forkrpcWithConfig({ name, config, note }) {
       cwd: ROOT,
     }),
     ready: /forkrpc ready:/,
+    prepare: warmStart,
   };
 }
 

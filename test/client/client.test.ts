@@ -78,6 +78,9 @@ describe("RpcClient against one server", () => {
   test("a client timeout rejects with DEADLINE_EXCEEDED in about the time asked, and the server saw meta.timeoutMs", async () => {
     const c = client({ meta: { token: "t-1" } });
     try {
+      // Connected first: what the request carries is then the 300 ms less
+      // only the time to its write, not a connect on a busy machine.
+      await c.call("seenMeta", { key: "nothing yet" });
       const t0 = performance.now();
       const r = await outcome(c.call("recordMeta", { key: "deadline", ms: 3_000 }, { timeoutMs: 300, meta: { trace: "abc" } }));
       const took = performance.now() - t0;
@@ -94,9 +97,8 @@ describe("RpcClient against one server", () => {
       assert.equal(seen.token, "t-1", "the client's meta is sent");
       assert.equal(seen.trace, "abc", "the call's meta is merged in");
       assert.equal(typeof seen.timeoutMs, "number");
-      // What is left of the 300 ms when the request is written (connecting
-      // comes first, and takes longer on a busy machine), never more.
-      assert.ok((seen.timeoutMs as number) > 0 && (seen.timeoutMs as number) <= 300, `meta.timeoutMs ${seen.timeoutMs}`);
+      // What is left of the 300 ms when the request is written, never more.
+      assert.ok((seen.timeoutMs as number) > 150 && (seen.timeoutMs as number) <= 300, `meta.timeoutMs ${seen.timeoutMs}`);
     } finally {
       await c.close();
     }
