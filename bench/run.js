@@ -106,7 +106,8 @@ function resultsMarkdown({ date, host, loadBefore, loadAfter, runs, grid, target
   const versions = peers.flatMap((p) => (p.versions === undefined ? [] : [`${p.name}: ${p.versions()}`]));
   return `# forkrpc bench results
 
-Written by ${invocation("bench/run.js")}; see bench/README.md for how to read it.
+Written by ${invocation("bench/run.js")}; see bench/README.md for how to read it,
+and for what the profiles say is left (bench/README.md#what-the-profiles-say-is-left).
 Only the ratios mean anything beyond this machine and this moment.
 
 ${hostLines({ date, host, loadBefore, loadAfter })}
