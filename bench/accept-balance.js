@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { npmStartCommand } from "./peers/index.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +38,7 @@ async function startServer(mode) {
   const { accept, env } = MODES[mode];
   const proc = spawn(
     process.execPath,
-    ["--import", "reflect-metadata", "--import", "@swc-node/register/esm-register", "--conditions=forkrpc-source",
-      "src/cli/main.ts", "serve", "--port", "0", "--workers", String(WORKERS), "--accept", accept],
+    [...npmStartCommand(), "--port", "0", "--workers", String(WORKERS), "--accept", accept],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] },
   );
   let out = "";

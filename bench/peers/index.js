@@ -32,7 +32,7 @@ async function warmStart(peer) {
 }
 
 /** `npm start` without npm: the same node flags, so the bench runs what users run. */
-function npmStartCommand() {
+export function npmStartCommand() {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   const [node, ...args] = pkg.scripts.start.trim().split(/\s+/);
   if (node !== "node") throw new Error(`package.json scripts.start must start with "node", got "${node}"`);
