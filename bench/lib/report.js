@@ -36,8 +36,10 @@ const COMPARED = [
   ["pss_total_mb", "PSS total MB", true],
 ];
 
-function cell(value, decimals) {
-  if (decimals === null || typeof value !== "number") return String(value);
+/** A figure as table text: `decimals` places (null: the value as it is); no finite number shows as "-". */
+export function cell(value, decimals) {
+  if (decimals === null) return String(value);
+  if (typeof value !== "number" || !Number.isFinite(value)) return "-";
   return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 

@@ -1,7 +1,7 @@
 // The markdown of bench/RESULTS-scaling.md: a summary with the verdicts, then
 // one section per figure (bench/scaling.js), each with its baseline.
 import { hostLines } from "./host.js";
-import { mean, ratioTable, runsTable, summarize, summaryTable, table } from "./report.js";
+import { cell, mean, ratioTable, runsTable, summarize, summaryTable, table } from "./report.js";
 
 /** Target of the idle figure: resident memory per idle connection. */
 export const IDLE_TARGET_KB = 10;
@@ -13,8 +13,6 @@ const ANSWER_OVERHEAD = 4 + 26;
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fixed = (x, digits) =>
-  typeof x === "number" && Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "-";
 
 // ---- idle connections ----
 
@@ -26,10 +24,10 @@ function idleVerdict(idle) {
   const met = fk.answered === fk.connections && fk.idle_kb_per_connection <= IDLE_TARGET_KB;
   return (
     `**${fk.connections.toLocaleString("en-US")} idle connections**: forkrpc answered ${fk.answered.toLocaleString("en-US")} / ${fk.connections.toLocaleString("en-US")} ` +
-    `and grew by ${fixed(fk.idle_kb_per_connection, 2)} KB per idle connection (${fixed(fk.pinged_kb_per_connection, 2)} KB after one ping each); ` +
+    `and grew by ${cell(fk.idle_kb_per_connection, 2)} KB per idle connection (${cell(fk.pinged_kb_per_connection, 2)} KB after one ping each); ` +
     `target <= ${IDLE_TARGET_KB} KB and every connection answered: ${met ? "**met**" : "**not met**"}. ` +
-    `minimal-node: ${base.answered.toLocaleString("en-US")} answered, ${fixed(base.idle_kb_per_connection, 2)} KB idle ` +
-    `(forkrpc / minimal-node = ${fixed(fk.idle_kb_per_connection / base.idle_kb_per_connection, 2)}).`
+    `minimal-node: ${base.answered.toLocaleString("en-US")} answered, ${cell(base.idle_kb_per_connection, 2)} KB idle ` +
+    `(forkrpc / minimal-node = ${cell(fk.idle_kb_per_connection / base.idle_kb_per_connection, 2)}).`
   );
 }
 
@@ -39,14 +37,14 @@ function idleSection(idle, settings) {
   const rows = idle.runs.map((r) => [
     r.peer,
     `${r.answered.toLocaleString("en-US")} / ${r.connections.toLocaleString("en-US")}`,
-    fixed(r.rss_before_mb, 1),
-    fixed(r.rss_idle_mb, 1),
-    fixed(r.rss_pinged_mb, 1),
-    fixed(r.idle_kb_per_connection, 2),
-    fixed(r.pinged_kb_per_connection, 2),
-    fixed(r.open_ms, 0),
-    fixed(r.accept_lag_ms, 0),
-    fixed(r.answer_ms, 0),
+    cell(r.rss_before_mb, 1),
+    cell(r.rss_idle_mb, 1),
+    cell(r.rss_pinged_mb, 1),
+    cell(r.idle_kb_per_connection, 2),
+    cell(r.pinged_kb_per_connection, 2),
+    cell(r.open_ms, 0),
+    cell(r.accept_lag_ms, 0),
+    cell(r.answer_ms, 0),
     r.held_per_process.join(" / "),
     `${r.lost_before_ping} / ${r.closed_by_server}`,
     `${r.processes_lost} / ${r.processes_new}`,
@@ -77,7 +75,7 @@ ${table(
   2,
 )}
 
-forkrpc / minimal-node: KB/conn idle ${fixed(fk.idle_kb_per_connection / base.idle_kb_per_connection, 2)}, after the pings ${fixed(fk.pinged_kb_per_connection / base.pinged_kb_per_connection, 2)}; time to answer all ${fixed(fk.answer_ms / base.answer_ms, 2)}.`;
+forkrpc / minimal-node: KB/conn idle ${cell(fk.idle_kb_per_connection / base.idle_kb_per_connection, 2)}, after the pings ${cell(fk.pinged_kb_per_connection / base.pinged_kb_per_connection, 2)}; time to answer all ${cell(fk.answer_ms / base.answer_ms, 2)}.`;
 }
 
 // ---- registered methods ----
@@ -91,12 +89,12 @@ function methodsVerdict(methods) {
       .map((round) => {
         const a = methods.runs.find((r) => r.round === round && r.peer === many.peer);
         const b = methods.runs.find((r) => r.round === round && r.peer === base.peer);
-        return fixed(a[key] / b[key], 3);
+        return cell(a[key] / b[key], 3);
       })
       .join(", ");
   return (
-    `**1 vs 1001 registered methods** (ping at 32 x 32): ${many.peer} / ${base.peer} server CPU us/req ${fixed(many.server_cpu_us_per_req / base.server_cpu_us_per_req, 3)} ` +
-    `(rounds: ${perRound("server_cpu_us_per_req")}), rps ${fixed(many.rps / base.rps, 3)} (rounds: ${perRound("rps")}); ` +
+    `**1 vs 1001 registered methods** (ping at 32 x 32): ${many.peer} / ${base.peer} server CPU us/req ${cell(many.server_cpu_us_per_req / base.server_cpu_us_per_req, 3)} ` +
+    `(rounds: ${perRound("server_cpu_us_per_req")}), rps ${cell(many.rps / base.rps, 3)} (rounds: ${perRound("rps")}); ` +
     `expected ~1 (a method lookup is one Map.get).`
   );
 }
@@ -165,7 +163,7 @@ function payloadChecks(rows) {
   const base = marginals(rows.find((r) => r.peer !== "forkrpc").peer);
   if (fk.length >= 2) {
     const flat = (list) => Math.max(...list.map((r) => r.marginal_ns_per_byte)) <= LINEAR_TOLERANCE * Math.min(...list.map((r) => r.marginal_ns_per_byte));
-    const show = (list) => list.map((r) => `${fixed(r.marginal_ns_per_byte, 2)} at ${r.size} B`).join(", ");
+    const show = (list) => list.map((r) => `${cell(r.marginal_ns_per_byte, 2)} at ${r.size} B`).join(", ");
     checks.push(
       `CPU ns per extra payload byte, forkrpc: ${show(fk)} (${flat(fk) ? "flat" : "not flat"} within ${LINEAR_TOLERANCE}x); ` +
         `${base[0]?.peer}: ${show(base)} (${flat(base) ? "flat" : "not flat"})`,
@@ -178,7 +176,7 @@ function payloadChecks(rows) {
     const [smallest] = ratios;
     const worse = ratios.filter((r) => r.ratio > smallest.ratio * 1.1);
     checks.push(
-      `forkrpc / ${rows.find((r) => r.peer !== "forkrpc").peer} CPU per request: ${ratios.map((r) => `${fixed(r.ratio, 2)} at ${r.size} B`).join(", ")} ` +
+      `forkrpc / ${rows.find((r) => r.peer !== "forkrpc").peer} CPU per request: ${ratios.map((r) => `${cell(r.ratio, 2)} at ${r.size} B`).join(", ")} ` +
         `(${worse.length === 0 ? "the gap does not grow with the payload" : `above the ${smallest.size} B gap (+10%) at ${worse.map((r) => `${r.size} B`).join(", ")}`})`,
     );
   }
@@ -203,15 +201,15 @@ function payloadSection(payload, settings) {
       String(r.size),
       r.peer,
       `${r.load.connections} x ${r.load.pipeline}`,
-      fixed(r.requests, 0),
-      `${fixed((100 * r.load.connections * r.load.pipeline) / Math.max(r.requests, 1), 1)}%`,
-      fixed(r.rps, 0),
-      fixed(r.in_mbs, 1),
-      fixed(r.out_mbs, 1),
-      fixed(r.cpu, 2),
-      fixed(r.ns_per_byte, 2),
-      fixed(r.marginal_ns_per_byte, 2),
-      fixed(r.cores, 2),
+      cell(r.requests, 0),
+      `${cell((100 * r.load.connections * r.load.pipeline) / Math.max(r.requests, 1), 1)}%`,
+      cell(r.rps, 0),
+      cell(r.in_mbs, 1),
+      cell(r.out_mbs, 1),
+      cell(r.cpu, 2),
+      cell(r.ns_per_byte, 2),
+      cell(r.marginal_ns_per_byte, 2),
+      cell(r.cores, 2),
       String(r.errors),
     ]),
     2,
@@ -219,8 +217,8 @@ function payloadSection(payload, settings) {
   const ratioRows = sizes.map((size) => {
     const fk = rows.find((r) => r.size === size && r.peer === "forkrpc");
     const base = rows.find((r) => r.size === size && r.peer !== "forkrpc");
-    const perRound = (key) => fk.rounds.map((a, i) => fixed(a[key] / base.rounds[i][key], 2)).join(", ");
-    return [String(size), fixed(fk.rps / base.rps, 2), perRound("rps"), fixed(fk.cpu / base.cpu, 2), perRound("server_cpu_us_per_req")];
+    const perRound = (key) => fk.rounds.map((a, i) => cell(a[key] / base.rounds[i][key], 2)).join(", ");
+    return [String(size), cell(fk.rps / base.rps, 2), perRound("rps"), cell(fk.cpu / base.cpu, 2), perRound("server_cpu_us_per_req")];
   });
   const labelled = payload.runs.map((r) => ({ ...r, peer: `${r.peer} ${r.size} B` }));
   return `Both servers run the whole figure; for each size, rounds alternate the peers (${plural(settings.rounds, "round")}, ${settings.duration} s after ${settings.warmup} s warm-up).
@@ -264,9 +262,9 @@ function startupVerdict(startup) {
   const last = more.at(-1) ?? one;
   const perFile = last.files > one.files ? (last.median - one.median) / (last.files - one.files) : null;
   return (
-    `**Startup to ready** (median of ${startup.starts.length / rows.length}, 2 workers): ${[one, ...more].map((r) => `${r.files} file(s) ${fixed(r.median, 0)} ms`).join(", ")}; ` +
-    `minimal-node ${fixed(floor.median, 0)} ms` +
-    (perFile === null ? "." : `; ${fixed(perFile, 2)} ms per extra plugin file.`)
+    `**Startup to ready** (median of ${startup.starts.length / rows.length}, 2 workers): ${[one, ...more].map((r) => `${r.files} file(s) ${cell(r.median, 0)} ms`).join(", ")}; ` +
+    `minimal-node ${cell(floor.median, 0)} ms` +
+    (perFile === null ? "." : `; ${cell(perFile, 2)} ms per extra plugin file.`)
   );
 }
 
@@ -284,9 +282,9 @@ ${table(
     r.name,
     r.files === null ? "-" : String(r.files),
     r.announced === null ? "-" : String(r.announced),
-    r.starts.map((s) => fixed(s.ms, 0)).join(", "),
-    fixed(r.median, 0),
-    fixed(r.median - floor, 0),
+    r.starts.map((s) => cell(s.ms, 0)).join(", "),
+    cell(r.median, 0),
+    cell(r.median - floor, 0),
   ]),
   1,
 )}`;
@@ -328,7 +326,7 @@ export function resultsMarkdown(run, invocation) {
     ["Startup time to ready", results.startup, startupSection],
   ]
     .filter(([, figure]) => figure !== undefined)
-    .map(([title, figure, section]) => `## ${title}\n\n${section(figure, settings)}${figure.seconds ? `\n\n(${fixed(figure.seconds, 0)} s)` : ""}`);
+    .map(([title, figure, section]) => `## ${title}\n\n${section(figure, settings)}${figure.seconds ? `\n\n(${cell(figure.seconds, 0)} s)` : ""}`);
   return `# forkrpc scaling results
 
 Written by ${invocation}; see bench/README.md (Scaling) for how to read it.
