@@ -121,7 +121,7 @@ export class WorkerPool {
   kill(record: WorkerRecord, reason: string): void {
     if (record.state === "killed") return;
     record.state = "killed";
-    record.endReason ??= reason;
+    record.endReason = reason;
     record.worker.process.kill("SIGKILL");
   }
 

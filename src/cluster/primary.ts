@@ -311,13 +311,12 @@ class Primary {
     const { workerTimeoutMs, bootTimeoutMs } = this.#config.supervision;
     for (const r of this.#pool.all()) {
       if (r.state === "booting" && now - r.forkedAt > bootTimeoutMs) {
-        r.lastError = `not ready after ${bootTimeoutMs} ms (supervision.bootTimeoutMs)`;
-        this.#pool.kill(r, r.lastError);
-        this.#onBootFailed(r, r.lastError);
+        const why = `not ready after ${bootTimeoutMs} ms (supervision.bootTimeoutMs)`;
+        this.#pool.kill(r, why);
+        this.#onBootFailed(r, why);
       } else if ((r.state === "ready" || r.state === "replaced" || r.state === "retiring") && now - r.lastBeatAt > workerTimeoutMs) {
         const why = `hung: no heartbeat for ${now - r.lastBeatAt} ms; ${describeHang(r, now)}`;
         log.error(`killing worker ${r.pid}: ${why}`);
-        r.endReason = why;
         this.#pool.kill(r, why);
       }
     }

@@ -56,12 +56,6 @@ export class Histogram {
     this.counts = new Float64Array(this.#subCount + (32 - this.#subBits) * this.#half);
   }
 
-  static from(data: HistogramData): Histogram {
-    const h = new Histogram(data.significantDigits);
-    h.merge(data);
-    return h;
-  }
-
   /** Counts one value; it is rounded to an integer and clamped to 0..MAX_VALUE. */
   record(value: number): void {
     const v = value >= MAX_VALUE ? MAX_VALUE : value > 0 ? Math.round(value) : 0;
