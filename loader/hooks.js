@@ -6,7 +6,8 @@
 // Compiled files are cached on disk, keyed by everything the output depends
 // on (source, file name, these options, the swc version), so that a worker
 // whose master, sibling or previous run already compiled a file never loads
-// @swc/core at all: it costs every process ~30 MB and part of its start.
+// @swc/core at all: with it loaded, a process is ~50 MB larger and starts
+// slower (docs/getting-started.md).
 // FORKRPC_CACHE_DIR moves the cache; FORKRPC_CACHE_DIR=off turns it off.
 //
 // The source and the cache entry are read synchronously: this thread does
