@@ -13,11 +13,18 @@ export function setLogRole(name: string): void {
 }
 
 /**
- * The threshold a level name stands for; info for anything unknown. Own keys
- * only: "constructor" or "toString" must not pick up Object.prototype.
+ * The level a FORKRPC_LOG_LEVEL value names; info for anything unknown. Own
+ * keys only: "constructor" or "toString" must not pick up Object.prototype.
+ * The request logger (middleware/logger.ts) reads the variable through this
+ * too, so both logs agree on what a value means.
  */
+export function levelOf(name: string | undefined): Level {
+  return name !== undefined && Object.hasOwn(ORDER, name) ? (name as Level) : "info";
+}
+
+/** The threshold a level name stands for (see levelOf). */
 export function thresholdOf(name: string | undefined): number {
-  return name !== undefined && Object.hasOwn(ORDER, name) ? ORDER[name as Level] : ORDER.info;
+  return ORDER[levelOf(name)];
 }
 
 function write(level: Level, message: string): void {

@@ -29,6 +29,19 @@ function linesLogged(level: string): string[] {
   return run.stderr.split("\n").filter(Boolean).map((line) => line.replace(/^.*\] (\w+): .*$/, "$1"));
 }
 
+test("the request logger (ctx.log) reads FORKRPC_LOG_LEVEL the same way: an unknown value is info, not a throw", () => {
+  const script = `import { requestLogger } from "./src/middleware/logger.ts"; const l = requestLogger(); l.debug("d"); l.info("i"); console.log(l.level);`;
+  for (const [value, level] of [["verbose", "info"], ["constructor", "info"], ["warn", "warn"]] as const) {
+    const run = spawnSync(process.execPath, [...NODE_FLAGS, "--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { ...process.env, FORKRPC_LOG_LEVEL: value },
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), level, value);
+  }
+});
+
 test("FORKRPC_LOG_LEVEL=constructor logs from info up, not every level (it used to read Object.prototype)", () => {
   assert.deepEqual(linesLogged("constructor"), ["info", "warn", "error"]);
   assert.deepEqual(linesLogged("warn"), ["warn", "error"]);

@@ -3,10 +3,11 @@
  * JSON lines on stderr, one instance per process.
  */
 import { pino, type Logger } from "pino";
+import { levelOf } from "../log.ts";
 
 let shared: Logger | null = null;
 
 export function requestLogger(): Logger {
-  shared ??= pino({ level: process.env.FORKRPC_LOG_LEVEL ?? "info", base: { pid: process.pid } }, pino.destination(2));
+  shared ??= pino({ level: levelOf(process.env.FORKRPC_LOG_LEVEL), base: { pid: process.pid } }, pino.destination(2));
   return shared;
 }
