@@ -6,7 +6,10 @@
  * Handlers marked `public: true` skip it.
  */
 import { RpcError } from "../errors.ts";
+
 import type { MiddlewareFn, MiddlewareContext } from "./types.ts";
+
+const NONE: readonly string[] = [];
 
 export interface Principal {
   /** Who it is, for logs. */
@@ -32,7 +35,8 @@ export function auth(options: AuthOptions): MiddlewareFn {
     let principal: Principal | null | undefined = tokens.get(token);
     if (principal === undefined && options.verify !== undefined) principal = await options.verify(token, ctx);
     if (principal === undefined || principal === null) throw new RpcError("UNAUTHENTICATED", "the token is not valid");
-    const missing = (ctx.handler.scopes ?? []).filter((scope) => !hasScope(principal, scope));
+    const scopes = ctx.handler.scopes;
+    const missing = scopes === undefined || scopes.length === 0 ? NONE : scopes.filter((scope) => !hasScope(principal, scope));
     if (missing.length > 0) {
       throw new RpcError("PERMISSION_DENIED", `${ctx.request.method} needs scope ${missing.map((s) => `"${s}"`).join(", ")}`);
     }

@@ -40,6 +40,6 @@ export function compose(middleware: readonly MiddlewareFn[], terminal: (ctx: Mid
 
 const DONE: Promise<void> = Promise.resolve();
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
 }

@@ -24,7 +24,9 @@ export class CallContext implements MiddlewareContext {
 
   constructor(req: RequestEnvelope, rpc: RequestContext, handler: RpcMethodMeta, container: DependencyContainer, deadlineMs: number) {
     this.deadlineMs = deadlineMs;
-    this.request = { method: req.method, params: req.params, id: req.id, meta: req.meta };
+    // parseRequest made this object for this request alone: validation may
+    // write the parsed params on it, no copy needed.
+    this.request = req;
     this.response = { out: handler.out, result: undefined };
     this.handler = handler;
     this.container = container;
@@ -41,11 +43,6 @@ export class CallContext implements MiddlewareContext {
 
   get signal(): AbortSignal {
     return this.rpc.signal;
-  }
-
-  /** The deadline passed: abort the request's signal. */
-  expire(reason: unknown): void {
-    this.rpc.abort(reason);
   }
 
   get log(): Logger {

@@ -31,7 +31,7 @@ export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: n
 /** The deadline as a chain step, so that middleware outside it (the access log) sees DEADLINE_EXCEEDED. */
 export const deadlineStep: MiddlewareFn = (ctx, next) => {
   const call = ctx as CallContext;
-  return withDeadline(next(), call.deadlineMs, (reason) => call.expire(reason));
+  return withDeadline(next(), call.deadlineMs, (reason) => call.rpc.abort(reason));
 };
 
 /**

@@ -144,8 +144,3 @@ export function encodeFrames(texts: readonly string[]): Buffer {
 }
 
 const EXACT_ABOVE = 4096;
-
-/** Encodes one JSON text as one frame. */
-export function encodeFrame(text: string): Buffer {
-  return encodeFrames([text]);
-}

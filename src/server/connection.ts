@@ -104,11 +104,6 @@ export class Connection implements ContextOwner {
     return this.#closed;
   }
 
-  /** Requests whose handler is still running. */
-  get running(): number {
-    return this.#running;
-  }
-
   watch(ctx: RequestContext): void {
     this.#watching.add(ctx);
   }

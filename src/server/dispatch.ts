@@ -9,6 +9,7 @@ import { encodeError, encodeResponse, type RequestEnvelope, type RequestId } fro
 import { describe, toWireError } from "../errors.ts";
 import { log } from "../log.ts";
 import { CallContext } from "../middleware/context.ts";
+import { isThenable } from "../middleware/compose.ts";
 import { deadlineOf, withDeadline } from "../middleware/deadline.ts";
 import type { MethodEntry, Registry } from "../plugins/registry.ts";
 import type { Chains } from "../plugins/chain.ts";
@@ -110,12 +111,4 @@ function stackOf(thrown: unknown): string {
     // a hostile getter: fall back to the plain description
   }
   return describe(thrown);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function"
-  );
 }

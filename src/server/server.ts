@@ -10,14 +10,13 @@ import { Activity } from "./activity.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 
 /** Large enough that a burst of connects is not dropped by the kernel (Node's default is 511). */
-export const LISTEN_BACKLOG = 4096;
+const LISTEN_BACKLOG = 4096;
 
 export class RpcServer {
   readonly #net: Server;
   readonly #connections = new Set<Connection>();
   readonly #limits: ConnectionLimits;
   #draining: Promise<void> | null = null;
-  #listening = false;
   #accepted = 0;
 
   readonly activity: Activity;
@@ -46,7 +45,6 @@ export class RpcServer {
       this.#net.once("error", onError);
       this.#net.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
         this.#net.off("error", onError);
-        this.#listening = true;
         resolve(this.#net.address() as AddressInfo);
       });
     });
@@ -54,8 +52,7 @@ export class RpcServer {
 
   /** Stops accepting new connections; those open are left as they are. */
   stopAccepting(): void {
-    if (this.#listening) this.#net.close();
-    this.#listening = false;
+    if (this.#net.listening) this.#net.close();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { encodeFrame, encodeFrames, FrameDecoder, PREFIX_BYTES } from "../../src/protocol/frame.ts";
+import { encodeFrames, FrameDecoder, PREFIX_BYTES } from "../../src/protocol/frame.ts";
 import type { Fault } from "../../src/protocol/codes.ts";
 
 const MIB = 1024 * 1024;
@@ -250,15 +250,15 @@ test("a body split across chunks arrives whole (including one of exactly maxFram
   assert.deepEqual(bodies, [body]);
 });
 
-test("encodeFrame: the prefix counts UTF-8 bytes, not characters", () => {
+test("encodeFrames: the prefix counts UTF-8 bytes, not characters", () => {
   const text = '{"in":"héllo😀"}';
-  const frame = encodeFrame(text);
+  const frame = encodeFrames([text]);
   const bytes = Buffer.byteLength(text);
   assert.notEqual(bytes, text.length); // the case is only interesting if they differ
   assert.equal(frame.readUInt32LE(0), bytes);
   assert.equal(frame.length, PREFIX_BYTES + bytes);
   assert.equal(frame.subarray(PREFIX_BYTES).toString("utf8"), text);
-  assert.deepEqual(encodeFrame("é"), Buffer.from([2, 0, 0, 0, 0xc3, 0xa9]));
+  assert.deepEqual(encodeFrames(["é"]), Buffer.from([2, 0, 0, 0, 0xc3, 0xa9]));
 });
 
 test("encodeFrames writes consecutive frames in one buffer; an empty list is an empty buffer", () => {
@@ -270,7 +270,7 @@ test("encodeFrames writes consecutive frames in one buffer; an empty list is an 
   );
 });
 
-test("property: encodeFrames/encodeFrame round-trip through the decoder (any Unicode text)", () => {
+test("property: encodeFrames round-trip through the decoder (any Unicode text)", () => {
   const text = fc.oneof(fc.json(), fc.string({ unit: "grapheme", minLength: 1, maxLength: 200 }));
   fc.assert(
     fc.property(fc.array(text, { minLength: 1, maxLength: 10 }), cutsArb, (texts, rawCuts) => {
@@ -279,7 +279,7 @@ test("property: encodeFrames/encodeFrame round-trip through the decoder (any Uni
       assert.deepEqual(bodies.map((b) => b.toString("utf8")), texts);
 
       const one = collecting();
-      const stream = Buffer.concat(texts.map(encodeFrame));
+      const stream = Buffer.concat(texts.map((text) => encodeFrames([text])));
       assert.deepEqual(stream, encodeFrames(texts));
       const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
       cuts.push(stream.length);
