@@ -77,14 +77,11 @@ test("after garbage on one connection, calls there are retried (unsent, or idemp
 });
 
 test("a server that closes without answering: the call may have run, so it fails unless idempotent", async () => {
-  let closes = 1;
+  // The first connection answers nothing and is cut once both calls are on
+  // it; later connections answer.
   const raw = await RawServer.start((conn, req) => {
-    if (closes > 0 && conn.index === 0) {
-      closes--;
-      setTimeout(() => conn.socket.destroy(), 20);
-    } else {
-      conn.send({ out: "pong", result: req.params, id: req.id });
-    }
+    if (conn.index !== 0) conn.send({ out: "pong", result: req.params, id: req.id });
+    else if (conn.requests.length === 2) setTimeout(() => conn.socket.destroy(), 20);
   });
   const client = new RpcClient({ port: raw.port, reconnectDelayMs: 10, reconnectDelayMaxMs: 50 });
   try {
@@ -96,6 +93,8 @@ test("a server that closes without answering: the call may have run, so it fails
     assert.equal(plain.error.code, "UNAVAILABLE");
     assert.match(plain.error.message, /connection lost; the request may have run/);
     assert.deepEqual(idempotent, { ok: true, value: "idem" });
+    assert.deepEqual(raw.connections[0]!.requests.map((r) => r.params), ["plain", "idem"], "both were written to the first connection");
+    assert.deepEqual(raw.connections.slice(1).flatMap((c) => c.requests.map((r) => r.params)), ["idem"], "only the idempotent one was sent again");
   } finally {
     client.destroy();
     await raw.close();
