@@ -8,32 +8,17 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, ROOT, serve } from "../helpers/server.ts";
 import { callOnce } from "../helpers/wire.ts";
+import { removeTempApps, tempApp as makeTempApp } from "../helpers/temp-app.ts";
 
 const FIXTURE = join(ROOT, "test/fixtures/build/plugins");
 const TSC = join(ROOT, "node_modules/.bin/tsc");
 
-const temps: string[] = [];
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempApp(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "forkrpc-build-"));
-  temps.push(dir);
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(ROOT, join(dir, "node_modules", "forkrpc"), "dir");
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
+after(removeTempApps);
+const tempApp = (files: Record<string, string>) => makeTempApp("forkrpc-build-", files);
 
 const call = callOnce;
 

@@ -10,34 +10,18 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { BOOT_CODES } from "../../src/errors.ts";
 import { ROOT, runCli, serve } from "../helpers/server.ts";
 import { callOnce } from "../helpers/wire.ts";
+import { removeTempApps, tempApp as makeTempApp } from "../helpers/temp-app.ts";
 
 const FIXTURES = join(ROOT, "test/fixtures/discovery");
 const configOf = (name: string) => join(FIXTURES, name, "rpc.config.ts");
 
-const temps: string[] = [];
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A throwaway app folder whose plugins can `import "forkrpc"` (a node_modules symlink to this repo). */
-function tempApp(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "forkrpc-discovery-"));
-  temps.push(dir);
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(ROOT, join(dir, "node_modules", "forkrpc"), "dir");
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
+after(removeTempApps);
+/** A throwaway app folder whose plugins can `import "forkrpc"`. */
+const tempApp = (files: Record<string, string>) => makeTempApp("forkrpc-discovery-", files);
 
 const TEMP_CONFIG = `import { defineConfig } from "forkrpc";\nexport default defineConfig({ plugins: ["plugins/**/*.ts"] });\n`;
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { FreshLoop, call, childPids, findPid, fixtureConfig, isAlive, launched, supervised, waitFor, within } from "../helpers/supervision.ts";
 
 test("a SIGKILLed worker is respawned within 5 s and fresh-connection clients see no failure", { timeout: 80_000 }, async (t) => {
-  await supervised({ args: ["--config", fixtureConfig("respawn"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served, defer }) => {
+  await supervised({ args: ["--config", fixtureConfig("scaling"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served, defer }) => {
     const master = served.pid;
     const before = await waitFor("2 workers", () => (childPids(master).length === 2 ? childPids(master) : undefined), 5_000);
 

@@ -6,30 +6,18 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { discoverPlugins } from "../../src/plugins/discover.ts";
 import { loadPlugins } from "../../src/plugins/load.ts";
 import { PREFETCH_BATCH } from "../../src/plugins/prefetch.ts";
-import { ROOT } from "../helpers/server.ts";
+import { removeTempApps, tempApp } from "../helpers/temp-app.ts";
 
-const temps: string[] = [];
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+after(removeTempApps);
 
 /** Writes the files and loads what `plugins/**\/*.ts` matches, as a worker would. */
 async function load(files: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), "forkrpc-load-"));
-  temps.push(dir);
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(ROOT, join(dir, "node_modules", "forkrpc"), "dir");
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
+  const dir = tempApp("forkrpc-load-", files);
   const found = await discoverPlugins(["plugins/**/*.ts"], dir);
   return { dir, defs: () => loadPlugins(found, dir) };
 }
@@ -61,11 +49,11 @@ test("a handler defined outside the plugin patterns and re-exported by a plugin 
   assert.equal(defs[0]!.file, join(app.dir, "lib/greeter.ts"));
 });
 
-test("through a symlinked plugin root, the defining file is spelled under that root, as discovered files are", async () => {
+test("through a symlinked plugin root, the defining file is spelled under that root, as discovered files are", async (t) => {
   const app = await load({ "plugins/a-index.ts": REEXPORT, "plugins/greeter.ts": handler("Greeter", "greet") });
   const link = `${app.dir}-current`;
   symlinkSync(app.dir, link, "dir");
-  temps.push(link);
+  t.after(() => rmSync(link, { force: true }));
   // Node imports the real path, so the stack names app.dir, not the link.
   const defs = await loadPlugins(await discoverPlugins(["plugins/**/*.ts"], link), link);
   assert.equal(defs[0]!.file, join(link, "plugins/greeter.ts"));
