@@ -37,8 +37,8 @@ export interface ChainParts {
 export function chainParts(config: ServerConfig, plugins: readonly MiddlewareDefinition[], container: DependencyContainer): ChainParts {
   const instances = new Map<Function, MiddlewareFn>();
   const resolve = (entry: UseEntry, where: string): MiddlewareFn => {
-    if (!isClass(entry)) return entry as MiddlewareFn;
-    const cls = entry as MiddlewareClass;
+    if (!isMiddlewareClass(entry)) return entry as MiddlewareFn;
+    const cls = entry;
     let fn = instances.get(cls);
     if (fn === undefined) {
       const problem = findInjectionProblem(cls, container);
@@ -84,8 +84,15 @@ export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function
   return { timed: compose(timed, terminal), untimed: compose(list, terminal) };
 }
 
-function isClass(value: unknown): boolean {
-  return typeof value === "function" && typeof (value as { prototype?: { use?: unknown } }).prototype?.use === "function";
+/**
+ * Whether a @Use entry is a middleware class (constructed through DI) rather
+ * than a middleware function: a use() method on its prototype, or class
+ * syntax (a class whose use is an arrow-function property has no prototype
+ * use; called as a function it would throw on every request).
+ */
+export function isMiddlewareClass(value: unknown): value is MiddlewareClass {
+  if (typeof value !== "function") return false;
+  return typeof (value as { prototype?: { use?: unknown } }).prototype?.use === "function" || /^class\b/.test(Function.prototype.toString.call(value));
 }
 
 function compare(a: string, b: string): number {

@@ -5,7 +5,8 @@
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
-import { buildChain, chainParts, type Chains } from "./chain.ts";
+import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
+import { useOf } from "../decorators/use.ts";
 import { BootError, describe } from "../errors.ts";
 import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";
 import { shownPath } from "./discover.ts";
@@ -61,7 +62,10 @@ export function buildRegistry(
   container.register(ServerConfig as unknown as InjectionToken<ServerConfig>, { useValue: config });
   const methods = new Map<string, MethodEntry>();
   const tokens = new Set<unknown>();
-  for (const cls of [...defs.map((d) => d.cls), ...middleware.map((m) => m.cls)]) {
+  // Everything the registry will construct, so that lifecycle hooks are found
+  // on it and on what it injects: handlers, plugin middleware, @Use classes.
+  const useClasses = defs.flatMap((d) => useOf(d.cls).filter(isMiddlewareClass));
+  for (const cls of [...defs.map((d) => d.cls), ...middleware.map((m) => m.cls), ...useClasses]) {
     dependencyTokens(cls, tokens);
     tokens.add(cls);
   }

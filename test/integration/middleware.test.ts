@@ -22,7 +22,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT, serve, type Served } from "../helpers/server.ts";
-import { RawPeer, request, type Response } from "../helpers/wire.ts";
+import { callOnce, RawPeer, request, type Response } from "../helpers/wire.ts";
+import { removeTempApps, tempApp } from "../helpers/temp-app.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/middleware/", import.meta.url));
 const config = (name: string) => join(FIXTURE, name);
@@ -736,5 +737,47 @@ describe("fast path", () => {
     assertError(await peer.read(), "INTERNAL", 3);
     peer.write(request("ping", "again"));
     assert.deepEqual(await peer.read(), { out: "pong", result: "again" });
+  });
+});
+
+describe("@Use middleware classes", () => {
+  after(removeTempApps);
+
+  test("a class whose use is an arrow-function property is constructed, and it and what it injects get lifecycle hooks", async () => {
+    const dir = tempApp("forkrpc-use-class-", {
+      "rpc.config.ts": `import { defineConfig } from "forkrpc";\nexport default defineConfig({ plugins: ["plugins/**/*.ts"] });\n`,
+      "plugins/probe.ts": `import { Rpc, Use, injectable, singleton, type MiddlewareContext } from "forkrpc";
+
+@singleton()
+export class Pool {
+  started = false;
+  onWorkerStart() { this.started = true; }
+}
+
+@injectable()
+export class Stamp {
+  started = false;
+  constructor(private readonly pool: Pool) {}
+  onWorkerStart() { this.started = true; }
+  use = async (ctx: MiddlewareContext, next: () => Promise<void>) => {
+    await next();
+    ctx.response.result = { handler: ctx.response.result, stampStarted: this.started, poolStarted: this.pool.started };
+  };
+}
+
+@Use(Stamp)
+@Rpc("probe")
+export class Probe {
+  handle() { return "ran"; }
+}
+`,
+    });
+    const served = await serve({ args: ["--config", join(dir, "rpc.config.ts")] });
+    try {
+      const answer = await callOnce(served.port, "probe", null);
+      assert.deepEqual(answer, { out: "probe", result: { handler: "ran", stampStarted: true, poolStarted: true } }, served.stderr());
+    } finally {
+      await served.stop();
+    }
   });
 });
