@@ -17,7 +17,7 @@ import { addMethod, type MethodEntry } from "./registry.ts";
 import { shownPath } from "./discover.ts";
 
 /** The `file` of built-in methods. */
-export const BUILT_IN = "(built in)";
+const BUILT_IN = "(built in)";
 
 /** Methods that came from plugin files (what the ready line counts). */
 export function pluginMethodCount(methods: ReadonlyMap<string, MethodEntry>): number {
@@ -76,10 +76,16 @@ export function addIntrospection(methods: Map<string, MethodEntry>, config: Serv
     addMethod(methods, { meta, chain: null, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
   }
   const discovery = { methods: [...methods.values()].map((e) => describeMethod(e.meta)) };
-  const registryHash = hashRegistry(discovery.methods, [...methods.values()].map((e) => e.file), config.pluginRoot);
+  const pluginFiles = [...methods.values()].flatMap((e) => (e.file === BUILT_IN ? [] : [e.file]));
+  const registryHash = hashRegistry(discovery.methods, pluginFiles, config.pluginRoot);
 }
 
-/** Same code in another folder, same hash: files count by their path under the plugin root and their bytes. */
+/**
+ * Same code in another folder, same hash: plugin files count by their path
+ * under the plugin root and their bytes (built-ins by their description
+ * alone: they have no file, and a placeholder resolved against the current
+ * folder would make the hash depend on where the server was started).
+ */
 function hashRegistry(methods: readonly MethodDescription[], files: readonly string[], root: string): string {
   const hash = createHash("sha256");
   hash.update(JSON.stringify(methods));
@@ -88,7 +94,7 @@ function hashRegistry(methods: readonly MethodDescription[], files: readonly str
     try {
       hash.update(readFileSync(file));
     } catch {
-      // a built-in, or a file gone since it was imported: its name is enough
+      // a file gone since it was imported: its name is enough
     }
   }
   return hash.digest("hex").slice(0, 16);

@@ -16,7 +16,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -636,28 +636,23 @@ describe("introspection", () => {
   });
 
   describe("registryHash across workers and code changes", () => {
-    const temps: string[] = [];
     const running: Served[] = [];
 
     after(async () => {
       await Promise.all(running.map((s) => s.stop()));
-      for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+      removeTempApps();
     });
 
-    /** A copy of test/fixtures/middleware/hash in a fresh temp folder, "forkrpc" linked to this checkout. */
+    /** A copy of test/fixtures/middleware/hash in a fresh temp app folder. */
     function tempCopy(): string {
-      const dir = mkdtempSync(join(tmpdir(), "forkrpc-mw-hash-"));
-      temps.push(dir);
+      const dir = tempApp("forkrpc-mw-hash-", {});
       cpSync(join(FIXTURE, "hash"), dir, { recursive: true });
-      mkdirSync(join(dir, "node_modules"));
-      symlinkSync(ROOT.replace(/\/$/, ""), join(dir, "node_modules", "forkrpc"), "dir");
-      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
       return dir;
     }
 
-    async function start(dir: string, args: string[] = []): Promise<Served> {
-      // Run from the repo (the loader flags are relative to it); plugins are found next to the config.
-      const s = await serve({ args: ["--config", join(dir, "rpc.config.ts"), ...args], timeoutMs: 60_000 });
+    async function start(dir: string, args: string[] = [], cwd?: string): Promise<Served> {
+      // Plugins are found next to the config, whatever the working folder.
+      const s = await serve({ args: ["--config", join(dir, "rpc.config.ts"), ...args], timeoutMs: 60_000, cwd });
       running.push(s);
       return s;
     }
@@ -714,9 +709,10 @@ describe("introspection", () => {
 
     test("the same code in another folder reports the same registryHash", async () => {
       // docs/middleware.md: registryHash "tells whether all workers (and all servers) run the same code".
+      // Started from different working folders: nothing in the hash may depend on it.
       const one = tempCopy();
       const two = tempCopy();
-      const [s1, s2] = await Promise.all([start(one), start(two)]);
+      const [s1, s2] = await Promise.all([start(one), start(two, [], tmpdir())]);
       try {
         const [h1, h2] = await Promise.all([call(s1, "rpc.health"), call(s2, "rpc.health")]);
         assert.equal(h1.result.registryHash, h2.result.registryHash, `identical copies at ${one} and ${two}`);
