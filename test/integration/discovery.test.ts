@@ -15,6 +15,7 @@ import { BOOT_CODES } from "../../src/errors.ts";
 import { ROOT, runCli, serve } from "../helpers/server.ts";
 import { callOnce } from "../helpers/wire.ts";
 import { removeTempApps, tempApp as makeTempApp } from "../helpers/temp-app.ts";
+import { createServer, type AddressInfo } from "node:net";
 
 const FIXTURES = join(ROOT, "test/fixtures/discovery");
 const configOf = (name: string) => join(FIXTURES, name, "rpc.config.ts");
@@ -135,6 +136,23 @@ describe("boot failures exit non-zero, naming the code and the files", { concurr
     const nowhere = join(FIXTURES, "no-such-case", "rpc.config.ts");
     await bootFails(nowhere, 0, "CONFIG_NOT_FOUND", [nowhere]);
   });
+
+  for (const workers of [0, 2]) {
+    test(`a port already in use: LISTEN_FAILED naming the address (--workers ${workers})`, async () => {
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+      const { port } = holder.address() as AddressInfo;
+      try {
+        const run = await runCli(["serve", "--port", String(port), "--workers", String(workers), "--config", join(ROOT, "rpc.config.ts")], { timeoutMs: 60_000 });
+        const shown = `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
+        assert.notEqual(run.code, 0, shown);
+        assert.doesNotMatch(run.stdout, /forkrpc ready/, shown);
+        assert.match(run.stderr, new RegExp(`LISTEN_FAILED: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`), shown);
+      } finally {
+        holder.close();
+      }
+    });
+  }
 });
 
 describe("discovery happy paths", () => {
