@@ -7,8 +7,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, ROOT, serve } from "../helpers/server.ts";
 import { callOnce } from "../helpers/wire.ts";
@@ -73,6 +73,17 @@ test("the built CLI serves plugins compiled to .js by tsc, with constructor inje
       await served.stop();
     }
   }
+
+  // And the variable does turn the loader off: a .ts config cannot even be imported (docs/errors.md).
+  writeFileSync(join(app, "rpc.config.ts"), `const port: number = 0;\nexport default { port };\n`);
+  const off = spawnSync(process.execPath, [BIN, "serve", "--config", join(app, "rpc.config.ts"), "--workers", "0"], {
+    cwd: app,
+    env: { ...process.env, FORKRPC_TS_LOADER: "off" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.notEqual(off.status, 0, off.stderr);
+  assert.match(off.stderr, /CONFIG_LOAD_FAILED: .*rpc\.config\.ts: .*Unknown file extension "\.ts"/, off.stderr);
 });
 
 test("the built CLI serves a .ts app (the bin registers the swc loader itself), with 2 workers", async () => {
