@@ -13,6 +13,7 @@ import { ID_BASE, MAX_PIPELINE, type FromWorker, type LoadResult, type LoadSetti
 import { htmlReport } from "./bench/report.ts";
 import { formatSummary, int, summarize, type RunSettings } from "./bench/summary.ts";
 import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable } from "./target.ts";
+import { encodeRequest } from "../protocol/client-envelope.ts";
 
 export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--connections C] [--pipeline D] [--duration S]
               [--method M] [--params JSON] [--meta JSON] [--ids] [--threads T]
@@ -96,9 +97,11 @@ function settingsFrom(values: Record<string, unknown>): { run: RunSettings; text
   const paramsJson = JSON.stringify(values.params === undefined ? "hello" : jsonArg("--params", values.params as string));
   const meta = metaArg(values.meta as string | undefined);
   const ids = values.ids === true;
-  const head = `{"in":${JSON.stringify(method)},"params":${paramsJson}`;
-  const tail = meta === undefined ? "}" : `,"meta":${JSON.stringify(meta)}}`;
-  const texts = ids ? Array.from({ length: pipeline }, (_, i) => `${head},"id":${ID_BASE + i}${tail}`) : [`${head}${tail}`];
+  const methodJson = JSON.stringify(method);
+  const metaJson = meta === undefined ? undefined : JSON.stringify(meta);
+  const texts = ids
+    ? Array.from({ length: pipeline }, (_, i) => encodeRequest(methodJson, paramsJson, ID_BASE + i, metaJson))
+    : [encodeRequest(methodJson, paramsJson, undefined, metaJson)];
   const run: RunSettings = {
     ...target,
     method,

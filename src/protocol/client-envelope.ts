@@ -9,12 +9,13 @@ import { exceedsDepth } from "./json-depth.ts";
 /**
  * Encodes a request from parts already JSON-encoded: the method name and the
  * params are encoded once per call, and only the id and meta change when a
- * request is sent again.
+ * request is sent again. Without an id (undefined) the key is left out: the
+ * answer then comes back in order (`forkrpc bench` without --ids).
  */
-export function encodeRequest(methodJson: string, paramsJson: string, id: RequestId, metaJson: string | undefined): string {
-  const idJson = typeof id === "number" ? String(id) : JSON.stringify(id);
-  if (metaJson === undefined) return `{"in":${methodJson},"params":${paramsJson},"id":${idJson}}`;
-  return `{"in":${methodJson},"params":${paramsJson},"id":${idJson},"meta":${metaJson}}`;
+export function encodeRequest(methodJson: string, paramsJson: string, id: RequestId | undefined, metaJson: string | undefined): string {
+  const idPart = id === undefined ? "" : `,"id":${typeof id === "number" ? String(id) : JSON.stringify(id)}`;
+  const metaPart = metaJson === undefined ? "" : `,"meta":${metaJson}`;
+  return `{"in":${methodJson},"params":${paramsJson}${idPart}${metaPart}}`;
 }
 
 export interface ResponseEnvelope {

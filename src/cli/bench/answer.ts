@@ -9,6 +9,7 @@
  * takes the slow path: JSON.parse. Error answers take it too, for their
  * code; they are rare in a run worth measuring.
  */
+import { errorOf, isGoaway, isMalformed, parseResponse } from "../../protocol/client-envelope.ts";
 import { BAD_RESPONSE } from "./tally.ts";
 import { ID_BASE } from "./messages.ts";
 
@@ -56,23 +57,14 @@ export interface Inspected {
   readonly id: number;
 }
 
-/** The slow path: parses the answer. Never throws. */
+/** The slow path: the client's own response parser (protocol/client-envelope.ts). Never throws. */
 export function inspect(buf: Buffer, start: number, end: number): Inspected {
-  let value: unknown;
-  try {
-    value = JSON.parse(buf.toString("utf8", start, end));
-  } catch {
-    return { kind: ERROR, code: BAD_RESPONSE, id: -1 };
-  }
-  if (value === null || typeof value !== "object" || typeof (value as { out?: unknown }).out !== "string") {
-    return { kind: ERROR, code: BAD_RESPONSE, id: -1 };
-  }
-  const { out, result, id } = value as { out: string; result?: { code?: unknown }; id?: unknown };
-  const numericId = typeof id === "number" && Number.isInteger(id) ? id : -1;
-  if (out === "goaway" && id === undefined) return { kind: GOAWAY, code: "", id: -1 };
-  if (out !== "error") return { kind: OK, code: "", id: numericId };
-  const code = typeof result?.code === "string" ? result.code : BAD_RESPONSE;
-  return { kind: ERROR, code, id: numericId };
+  const res = parseResponse(buf, start, end);
+  if (isMalformed(res)) return { kind: ERROR, code: BAD_RESPONSE, id: -1 };
+  if (isGoaway(res)) return { kind: GOAWAY, code: "", id: -1 };
+  const id = typeof res.id === "number" && Number.isInteger(res.id) ? res.id : -1;
+  const error = errorOf(res);
+  return error === null ? { kind: OK, code: "", id } : { kind: ERROR, code: error.code, id };
 }
 
 function matches(buf: Buffer, at: number, what: Buffer): boolean {
