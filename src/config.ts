@@ -144,7 +144,7 @@ export function defineConfig(config: ForkrpcConfig): ForkrpcConfig {
 
 export { validateConfig };
 
-export const CONFIG_FILES = ["rpc.config.ts", "rpc.config.mts", "rpc.config.js", "rpc.config.mjs"];
+const CONFIG_FILES = ["rpc.config.ts", "rpc.config.mts", "rpc.config.js", "rpc.config.mjs"];
 
 /** Values given on the command line; they win over the file. */
 export interface ConfigOverrides {

@@ -13,7 +13,7 @@
 import type { DependencyContainer } from "tsyringe";
 import type { ServerConfig } from "../config.ts";
 import { useOf, type UseEntry } from "../decorators/use.ts";
-import { BootError, describe } from "../errors.ts";
+import { BootError } from "../errors.ts";
 import { accessLog } from "../middleware/access-log.ts";
 import { auth } from "../middleware/auth.ts";
 import { compose, type Chain } from "../middleware/compose.ts";
@@ -23,7 +23,7 @@ import type { MiddlewareClass, MiddlewareContext, MiddlewareFn } from "../middle
 import { validate } from "../middleware/validation.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
 import { shownPath } from "./discover.ts";
-import { findInjectionProblem } from "./injection.ts";
+import { construct } from "./injection.ts";
 import type { MiddlewareDefinition } from "./load.ts";
 
 /** What every method's chain shares: built once per registry. */
@@ -41,14 +41,7 @@ export function chainParts(config: ServerConfig, plugins: readonly MiddlewareDef
     const cls = entry;
     let fn = instances.get(cls);
     if (fn === undefined) {
-      const problem = findInjectionProblem(cls, container);
-      if (problem !== null) throw new BootError("INJECTION_METADATA", `${where}: ${problem}`);
-      let instance: InstanceType<MiddlewareClass>;
-      try {
-        instance = container.resolve(cls);
-      } catch (cause) {
-        throw new BootError("INJECTION_FAILED", `${where}: constructing middleware ${cls.name} failed: ${describe(cause)}`, { cause });
-      }
+      const instance = construct(cls, container, where, `middleware ${cls.name}`);
       if (typeof instance.use !== "function") throw new BootError("PLUGIN_INVALID", `${where}: middleware ${cls.name} needs a use(ctx, next) method`);
       fn = (ctx, next) => instance.use(ctx, next);
       instances.set(cls, fn);

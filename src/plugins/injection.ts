@@ -7,7 +7,8 @@
  * Built-in classes (Map, Date, URL...) are refused too: tsyringe would not
  * fail on them, it would quietly construct a fresh one.
  */
-import type { DependencyContainer } from "tsyringe";
+import type { DependencyContainer, InjectionToken } from "tsyringe";
+import { BootError, describe } from "../errors.ts";
 
 const INJECTION_TOKENS = "injectionTokens"; // tsyringe's metadata key for @inject()
 const NOT_INJECTABLE = new Set<unknown>([undefined, Object, String, Number, Boolean, Symbol, BigInt, Array, Function, Promise]);
@@ -80,4 +81,20 @@ export function dependencyTokens(cls: Function, out = new Set<unknown>()): Set<u
     out.add(token);
   }
   return out;
+}
+
+/**
+ * Builds `cls` through the container, as every class the registry makes is
+ * built: its constructor's parameters checked first (INJECTION_METADATA
+ * names the bad one), then resolved (INJECTION_FAILED wraps what threw).
+ * `where` is the file shown in errors, `what` the thing being built.
+ */
+export function construct<T>(cls: new (...args: never[]) => T, container: DependencyContainer, where: string, what: string): T {
+  const problem = findInjectionProblem(cls, container);
+  if (problem !== null) throw new BootError("INJECTION_METADATA", `${where}: ${problem}`);
+  try {
+    return container.resolve(cls as unknown as InjectionToken<T>);
+  } catch (cause) {
+    throw new BootError("INJECTION_FAILED", `${where}: constructing ${what} failed: ${describe(cause)}`, { cause });
+  }
 }

@@ -7,10 +7,9 @@ import { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
 import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
-import { BootError, describe } from "../errors.ts";
 import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";
 import { shownPath } from "./discover.ts";
-import { dependencyTokens, findInjectionProblem } from "./injection.ts";
+import { construct, dependencyTokens } from "./injection.ts";
 import { collectHookInstances } from "./lifecycle.ts";
 
 export interface MethodEntry {
@@ -73,14 +72,7 @@ export function buildRegistry(
   const parts = chainParts(config, middleware, container);
   for (const def of defs) {
     const where = shownPath(config.pluginRoot, def.file);
-    const problem = findInjectionProblem(def.cls, container);
-    if (problem !== null) throw new BootError("INJECTION_METADATA", `${where}: ${problem}`);
-    let handler: RpcHandler;
-    try {
-      handler = container.resolve(def.cls);
-    } catch (cause) {
-      throw new BootError("INJECTION_FAILED", `${where}: constructing ${def.cls.name} failed: ${describe(cause)}`, { cause });
-    }
+    const handler: RpcHandler = construct(def.cls as new () => RpcHandler, container, where, def.cls.name);
     addMethod(methods, {
       meta: def.meta,
       chain: buildChain(parts, def.meta, def.cls, handler, where),
