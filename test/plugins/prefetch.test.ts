@@ -58,10 +58,6 @@ test("a module that cannot load or throws fails on its import, not on the prefet
   assert.deepEqual(ran(), ["throws.ts", "fine.ts"]);
 });
 
-test("an empty list prefetches nothing", async () => {
-  await prefetchModules([]);
-});
-
 test("prefetchInBatches has every file fetched before it is imported", async () => {
   const urls = ["b0", "b1", "b2", "b3", "b4"].map((name) => module(`${name}.ts`, "export {};\n"));
   ran().length = 0;
