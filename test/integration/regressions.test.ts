@@ -403,6 +403,10 @@ test("finished requests leave no abort listeners behind", async () => {
     // Pipelined too.
     peer.write(Buffer.concat(Array.from({ length: 50 }, () => request("listen"))));
     assert.equal((await peer.readMany(50)).length, 50);
+    // Their contexts are garbage while the connection is still open: nothing
+    // (the connection's set of watched contexts) kept them.
+    peer.write(request("liveListens"));
+    assert.deepEqual((await peer.read()).result, { alive: 0, of: 100, collected: true });
 
     // A handler still running when the client resets its connection sees its signal abort.
     const key = `reset-${process.pid}-${Date.now()}`;
@@ -424,7 +428,7 @@ test("finished requests leave no abort listeners behind", async () => {
 
     await sleep(100);
     assert.doesNotMatch(served.stderr(), /MaxListenersExceeded|memory leak/i);
-  });
+  }, { env: { NODE_OPTIONS: "--expose-gc" } });
 });
 
 test("a connection accepted just before a drain gets its request answered", async (t) => {
