@@ -38,3 +38,11 @@ export const log = {
   warn: (message: string) => write("warn", message),
   error: (message: string) => write("error", message),
 };
+
+/** Longest id shown in a log line or a heartbeat: an id may be as long as a frame (1 MiB by default). */
+export const SHOWN_ID_CHARS = 64;
+
+/** A request id as logs and heartbeats show it: string ids past SHOWN_ID_CHARS are cut, with "...". */
+export function shownId<T extends string | number | null | undefined>(id: T): T | string {
+  return typeof id === "string" && id.length > SHOWN_ID_CHARS ? `${id.slice(0, SHOWN_ID_CHARS)}...` : id;
+}

@@ -8,6 +8,7 @@ import type { RpcMethodMeta } from "../decorators/rpc.ts";
 import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
 import type { Peer } from "../server/context.ts";
 import type { RequestContext } from "../server/request-context.ts";
+import { shownId } from "../log.ts";
 import { requestLogger } from "./logger.ts";
 import type { MiddlewareContext } from "./types.ts";
 
@@ -46,7 +47,7 @@ export class CallContext implements MiddlewareContext {
   }
 
   get log(): Logger {
-    this.#log ??= requestLogger().child(this.request.id === undefined ? { method: this.request.method } : { method: this.request.method, id: this.request.id });
+    this.#log ??= requestLogger().child(this.request.id === undefined ? { method: this.request.method } : { method: this.request.method, id: shownId(this.request.id) });
     return this.#log;
   }
 }

@@ -31,19 +31,26 @@ export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: n
 /** The deadline as a chain step, so that middleware outside it (the access log) sees DEADLINE_EXCEEDED. */
 export const deadlineStep: MiddlewareFn = (ctx, next) => {
   const call = ctx as CallContext;
-  return withDeadline(next(), call.deadlineMs, (reason) => call.rpc.abort(reason));
+  return withDeadline(next(), call.deadlineMs, call.rpc);
 };
 
+/** What a deadline tells when it passes: the request's context. */
+export interface Expirable {
+  expire(reason: RpcError, work: Promise<unknown>): void;
+}
+
 /**
- * Settles like `work`, or rejects with DEADLINE_EXCEEDED after `ms`, calling
- * `expired` (which aborts the request's signal) first.
+ * Settles like `work`, or rejects with DEADLINE_EXCEEDED after `ms`, first
+ * telling `ctx` (which aborts the request's signal, and keeps the request's
+ * in-flight slot until `work` settles: a handler that ignores its signal is
+ * still running, and the limits count running handlers).
  */
-export function withDeadline<T>(work: Promise<T>, ms: number, expired: (reason: RpcError) => void): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, ms: number, ctx: Expirable): Promise<T> {
   if (ms === Infinity) return work;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       const error = new RpcError("DEADLINE_EXCEEDED", `deadline of ${ms} ms exceeded`);
-      expired(error);
+      ctx.expire(error, work);
       reject(error);
     }, ms);
     work.then(

@@ -14,9 +14,10 @@ export const PREFIX_BYTES = 4;
 /**
  * Receives one frame body as a range of a buffer: no view is created per
  * frame (each costs a typed-array allocation on the hot path). The range is
- * valid only during the call.
+ * valid only during the call. Returning false stops the decoder after this
+ * frame: the rest of the chunk is held, unread, until resume().
  */
-export type FrameSink = (buf: Buffer, start: number, end: number) => void;
+export type FrameSink = (buf: Buffer, start: number, end: number) => boolean | void;
 
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
@@ -35,6 +36,10 @@ export class FrameDecoder {
   #bodyLength = 0;
   #bodyHave = 0;
   #fault: Fault | null = null;
+  /** The unread rest of a chunk, after the sink asked to stop (null: none). */
+  #held: Buffer | null = null;
+  #heldAt = 0;
+  #stopped = false;
 
   constructor(maxFrameBytes: number, onFrame: FrameSink) {
     this.#maxFrameBytes = maxFrameBytes;
@@ -46,17 +51,24 @@ export class FrameDecoder {
     return this.#prefixHave > 0 || this.#bodyLength > 0;
   }
 
+  /** True while the sink has stopped the decoder with part of a chunk unread. */
+  get held(): boolean {
+    return this.#held !== null;
+  }
+
   /**
-   * Feeds one chunk. Calls onFrame for every complete body, in order. Returns
-   * a fault once the stream can no longer be framed (and ignores all input
-   * after it); the frames before the fault have been delivered.
+   * Feeds one chunk. Calls onFrame for every complete body, in order, until
+   * the sink returns false. Returns a fault once the stream can no longer be
+   * framed (and ignores all input after it); the frames before the fault
+   * have been delivered. A chunk must not be pushed while one is held.
    */
-  push(chunk: Buffer): Fault | null {
+  push(chunk: Buffer, from = 0): Fault | null {
     if (this.#fault !== null) return this.#fault;
-    let at = 0;
+    this.#stopped = false;
+    let at = from;
     const end = chunk.length;
-    if (this.#bodyLength > 0) at = this.#fillBody(chunk, 0);
-    while (at < end) {
+    if (this.#bodyLength > 0) at = this.#fillBody(chunk, at);
+    while (at < end && !this.#stopped) {
       let length: number;
       if (this.#prefixHave === 0 && end - at >= PREFIX_BYTES) {
         length = chunk.readUInt32LE(at);
@@ -73,7 +85,7 @@ export class FrameDecoder {
       const bad = this.#check(length);
       if (bad !== null) return bad;
       if (end - at >= length) {
-        this.#onFrame(chunk, at, at + length);
+        this.#stopped = this.#onFrame(chunk, at, at + length) === false;
         at += length;
       } else {
         this.#bodyLength = length;
@@ -81,7 +93,19 @@ export class FrameDecoder {
         at = this.#fillBody(chunk, at);
       }
     }
+    if (at < end) {
+      this.#held = chunk;
+      this.#heldAt = at;
+    }
     return null;
+  }
+
+  /** Goes on with the held rest of a chunk, if any (same contract as push). */
+  resume(): Fault | null {
+    const chunk = this.#held;
+    if (chunk === null) return this.#fault;
+    this.#held = null;
+    return this.push(chunk, this.#heldAt);
   }
 
   #check(length: number): Fault | null {
@@ -111,7 +135,7 @@ export class FrameDecoder {
       // The buffer never outgrows bodyLength, so it is now exactly the body.
       this.#body = null;
       this.#bodyLength = 0;
-      this.#onFrame(body, 0, need);
+      this.#stopped = this.#onFrame(body, 0, need) === false;
     }
     return at + take;
   }

@@ -5,6 +5,7 @@
  * it while a handler blocks the event loop.
  */
 import type { RequestId } from "../protocol/envelope.ts";
+import { shownId } from "../log.ts";
 
 /** A request that is running asynchronously: a link in the list of them, oldest first. */
 export interface Running {
@@ -108,7 +109,7 @@ export class Activity {
     const now = performance.now();
     const out: Array<{ method: string; id: RequestId | null; ms: number }> = [];
     for (let r = this.#head; r !== null && out.length < limit; r = r.next) {
-      out.push({ method: r.method, id: r.id ?? null, ms: Math.round(now - r.startedAt) });
+      out.push({ method: r.method, id: shownId(r.id ?? null), ms: Math.round(now - r.startedAt) });
     }
     return out;
   }

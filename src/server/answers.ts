@@ -6,7 +6,9 @@
  * then is a slot allocated). Answers to requests with an id leave as soon
  * as they are ready. A notice (goaway) waits behind owed no-id answers, so a
  * client reading those in order does not take it for one of them. Ready
- * texts gather in a batch that the connection writes in one go.
+ * texts gather in a batch that the connection writes in one go. The queue
+ * counts the characters of every text it holds (ready or waiting in the
+ * FIFO), since those are what a client that does not read makes us keep.
  */
 
 /** A place in the answer order of a request without an id. */
@@ -25,10 +27,18 @@ export class AnswerQueue {
   #head = 0;
   /** Requests received whose answers have not been taken for writing. */
   #owed = 0;
+  /** Characters of the texts held (batch and waiting slots): the answers' size, to a factor of 3 for non-ASCII. */
+  #heldChars = 0;
+  #batchChars = 0;
 
   /** Requests received and not yet answered on the wire. */
   get owed(): number {
     return this.#owed;
+  }
+
+  /** Characters of the answers held, ready or waiting. */
+  get heldChars(): number {
+    return this.#heldChars;
   }
 
   get hasBatch(): boolean {
@@ -52,8 +62,10 @@ export class AnswerQueue {
 
   /** The later answer of a request: its slot (no id) or null (id). */
   fill(slot: Slot | null, text: string): void {
+    this.#heldChars += text.length;
     if (slot === null) {
       this.#batch.push(text);
+      this.#batchChars += text.length;
       this.#batchAnswers++;
       return;
     }
@@ -70,14 +82,18 @@ export class AnswerQueue {
   take(): string[] {
     const batch = this.#batch;
     this.#owed -= this.#batchAnswers;
+    this.#heldChars -= this.#batchChars;
     this.#batch = [];
     this.#batchAnswers = 0;
+    this.#batchChars = 0;
     return batch;
   }
 
   #place(text: string, hasId: boolean, answer: boolean): void {
+    this.#heldChars += text.length;
     if (hasId || this.#head === this.#fifo.length) {
       this.#batch.push(text);
+      this.#batchChars += text.length;
       if (answer) this.#batchAnswers++;
     } else {
       // Waits behind a running no-id request. A notice's slot counts as no answer.
@@ -93,6 +109,7 @@ export class AnswerQueue {
       const slot = fifo[this.#head] as Slot & { notice?: true };
       if (slot.text === undefined) break;
       this.#batch.push(slot.text);
+      this.#batchChars += slot.text.length;
       if (slot.notice !== true) this.#batchAnswers++;
       this.#head++;
     }

@@ -1,32 +1,38 @@
 /**
  * One client connection: bytes in, frames, requests, answers, bytes out.
  *
- * Answers leave in the order answers.ts keeps; those produced while handling
- * one read, or completing in one turn of the event loop, leave in a single
- * write. Reading pauses while the client does not read its answers, or owes
- * us more than limits.maxPipelined answers, so one client cannot grow the
- * worker's memory without bound.
+ * Three parts, each owning its own state: the Reader (socket flow, framing,
+ * read timer, the set of reasons not to read), the Output (answers owed,
+ * batched writes, what the client has not taken), and the lifecycle
+ * (connection-state.ts: one state, one transition function). This file wires
+ * them: it turns socket and timer events into lifecycle events, runs each
+ * request, and decides when to read.
+ *
+ * Answers produced while handling one read, or completing in one turn of the
+ * event loop, leave in a single write. Reading pauses while the client does
+ * not take its answers, or owes us more than limits.maxPipelined of them.
  */
 import type { Socket } from "node:net";
-import { encodeFrames, FrameDecoder } from "../protocol/frame.ts";
-import { encodeError, encodeGoaway, isRejected, parseRequest } from "../protocol/envelope.ts";
+import { encodeError, encodeGoaway, isRejected, parseRequest, type RequestEnvelope } from "../protocol/envelope.ts";
 import { fault, type Fault } from "../protocol/codes.ts";
 import type { Registry } from "../plugins/registry.ts";
 import type { Peer } from "./context.ts";
 import type { Activity } from "./activity.ts";
-import { AnswerQueue } from "./answers.ts";
 import { RequestContext, type ContextOwner } from "./request-context.ts";
 import { dispatch } from "./dispatch.ts";
-import { ReadTimer } from "./read-timer.ts";
+import { Reader, Pause } from "./reader.ts";
+import { Output, type OutputLimits } from "./output.ts";
+import { mayClose, reads, State, transition, type Event } from "./connection-state.ts";
 import { overLimit, type InflightLimits } from "../middleware/limits.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 
-export interface ConnectionLimits extends InflightLimits {
+export interface ConnectionLimits extends InflightLimits, OutputLimits {
   readonly maxFrameBytes: number;
   readonly readTimeoutMs: number;
   readonly maxJsonDepth: number;
   readonly maxPipelined: number;
+  readonly idleTimeoutMs: number;
   readonly goawayLingerMs: number;
   readonly quietMs: number;
 }
@@ -35,51 +41,34 @@ export interface ConnectionLimits extends InflightLimits {
 const CLOSE_WAIT_MS = 5_000;
 const UNAVAILABLE = fault("UNAVAILABLE", "server is going away; the request was not run");
 
-const enum State {
-  Open,
-  /** Going away: answer what was received, close when nothing is owed. */
-  Draining,
-  /** A goaway was sent: new requests are answered UNAVAILABLE. */
-  GoneAway,
-}
-
 export class Connection implements ContextOwner {
   readonly peer: Peer;
   readonly #socket: Socket;
   readonly #methods: Registry;
   readonly #limits: ConnectionLimits;
-  readonly #decoder: FrameDecoder;
   readonly #onClosed: (conn: Connection) => void;
   readonly #activity: Activity;
-  readonly #answers = new AnswerQueue();
+  readonly #reader: Reader;
+  readonly #output: Output;
+  readonly #answers: Output["answers"];
   /** Contexts whose handler asked for a signal and has not answered yet. */
   readonly #watching = new Set<RequestContext>();
-  #flushQueued = false;
-  #running = 0;
-  #usedIds = false;
   #state = State.Open;
-  #drainReason = "";
-  /** Whether we still take requests: false after a fault, a read timeout, a drain deadline, or our end. */
-  #reading = true;
-  /** Why reading is paused for now (the client is slow to read, or owes too many answers). */
-  #backpressured = false;
-  #tooManyOwed = false;
-  #paused = false;
-  /** Close as soon as nothing is owed (the client ended, or a read timed out). */
-  #closeWhenIdle = false;
-  #lingerOver = false;
-  #ended = false;
-  /** The client has closed (FIN or gone): signals asked for from now on start aborted. */
-  #closed = false;
-  /** A framing fault to answer once everything before it is answered. */
+  #leaveReason = "";
+  /** Facts about the peer: it sent an id (it understands goaway), it has stopped sending. */
+  #usedIds = false;
+  #clientGone = false;
+  /** Asynchronous requests not answered yet. */
+  #running = 0;
+  /** Handlers not settled yet: what the in-flight limit counts (a request answered at its deadline keeps its slot). */
+  #occupied = 0;
+  /** A framing fault, answered once everything before it is answered. */
   #fatal: Fault | null = null;
-  #frames = 0;
-  readonly #readTimer: ReadTimer;
-  /** When bytes last came in or went out (for the quiet period of a drain). */
+  #flushQueued = false;
+  /** When bytes last came in or went out (the quiet period of a departure, the idle timeout). */
   #lastActivity = performance.now();
+  #timer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
-  #quietTimer: NodeJS.Timeout | null = null;
-  #closeWaitTimer: NodeJS.Timeout | null = null;
 
   constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, activity: Activity, onClosed: (conn: Connection) => void) {
     this.#socket = socket;
@@ -88,8 +77,9 @@ export class Connection implements ContextOwner {
     this.#limits = limits;
     this.#onClosed = onClosed;
     this.peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
-    this.#decoder = new FrameDecoder(limits.maxFrameBytes, (buf, start, end) => this.#onFrame(buf, start, end));
-    this.#readTimer = new ReadTimer(limits.readTimeoutMs, this.#onReadTimeout);
+    this.#output = new Output(socket, limits, this.#onStalled);
+    this.#answers = this.#output.answers;
+    this.#reader = new Reader(socket, limits.maxFrameBytes, limits.readTimeoutMs, this.#onFrame, this.#onFault, this.#onReadTimeout);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("drain", () => this.#onDrain());
@@ -97,11 +87,12 @@ export class Connection implements ContextOwner {
     socket.on("close", () => this.#onClose());
     // Errors (ECONNRESET, EPIPE) are followed by 'close'; that is where we clean up.
     socket.on("error", () => {});
+    if (limits.idleTimeoutMs > 0) this.#armTimer(limits.idleTimeoutMs);
   }
 
   /** The client has gone (or half-closed): what a request's signal reports. */
   get clientGone(): boolean {
-    return this.#closed;
+    return this.#clientGone;
   }
 
   watch(ctx: RequestContext): void {
@@ -118,13 +109,10 @@ export class Connection implements ContextOwner {
    * first with a goaway, and requests after it are answered UNAVAILABLE.
    * One that did not is closed once quiet, or after goawayLingerMs at most.
    */
-  drain(reason: string): void {
+  leave(reason: string): void {
     if (this.#state !== State.Open) return;
-    this.#state = State.Draining;
-    this.#drainReason = reason;
-    if (this.#usedIds) this.#goAway();
-    else this.#startLinger();
-    this.#flush();
+    this.#leaveReason = reason;
+    this.#apply({ type: "leave", usedIds: this.#usedIds });
   }
 
   /** Cuts the connection now, owed answers or not. */
@@ -132,55 +120,62 @@ export class Connection implements ContextOwner {
     this.#socket.destroy();
   }
 
-  #goAway(): void {
-    this.#state = State.GoneAway;
-    this.#answers.notice(encodeGoaway(this.#drainReason));
-    // The client gets the whole linger from its goaway, however late in the drain.
-    this.#startLinger();
+  /** Feeds one event to the lifecycle and carries out what entering the new state means. */
+  #apply(event: Event): void {
+    const before = this.#state;
+    const after = transition(before, event);
+    if (after === before) return;
+    this.#state = after;
+    if (after === State.GoneAway) {
+      this.#answers.notice(encodeGoaway(this.#leaveReason));
+      // The client gets the whole linger from its goaway, however late in the departure.
+      this.#startLinger();
+    } else if (after === State.Departing) {
+      this.#startLinger();
+    } else if (after === State.Finishing) {
+      this.#reader.set(Pause.Ended, true);
+    }
+    if (after !== State.Closed) this.#flush();
   }
 
   #startLinger(): void {
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
-    this.#lingerOver = false;
-    this.#lingerTimer = setTimeout(this.#onLingerOver, this.#limits.goawayLingerMs);
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = null;
+      this.#apply({ type: "linger-over" });
+    }, this.#limits.goawayLingerMs);
   }
 
-  readonly #onLingerOver = (): void => {
-    this.#lingerTimer = null;
-    this.#lingerOver = true;
-    // A client without ids that never goes quiet: stop taking its requests.
-    if (this.#state === State.Draining) this.#stopReading();
-    this.#closeIfIdle();
-  };
-
   #onData(chunk: Buffer): void {
-    if (!this.#reading) return;
     this.#lastActivity = performance.now();
     try {
-      const framesBefore = this.#frames;
-      const bad = this.#decoder.push(chunk);
-      if (bad !== null) this.#fail(bad);
-      else this.#readTimer.watch(this.#decoder.midFrame, this.#frames !== framesBefore);
+      this.#output.startRead();
+      this.#reader.push(chunk);
       this.#flush();
     } catch (error) {
       this.#lost(error);
     }
   }
 
-  #onFrame(buf: Buffer, start: number, end: number): void {
-    this.#frames++;
+  /** One frame; returns false when reading must stop (its answers filled this read's room). */
+  readonly #onFrame = (buf: Buffer, start: number, end: number): boolean => {
     const req = parseRequest(buf, this.#limits.maxJsonDepth, start, end);
     const hasId = req.id !== undefined;
     // Sent before any goaway reached the client: this request is run.
     const goneAway = this.#state === State.GoneAway;
     if (hasId && !this.#usedIds) {
       this.#usedIds = true;
-      // Its first id arrived while draining: it can be told now.
-      if (this.#state === State.Draining) this.#goAway();
+      // Its first id arrived while departing: it can be told now.
+      this.#apply({ type: "first-id" });
     }
-    if (isRejected(req)) return this.#answers.now(encodeError(req.fault, req.id), hasId);
-    if (goneAway) return this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
-    const full = overLimit(this.#limits, this.#running, this.#activity.inflight);
+    if (isRejected(req)) this.#answers.now(encodeError(req.fault, req.id), hasId);
+    else if (goneAway) this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
+    else this.#run(req, hasId);
+    return this.#output.roomLeft;
+  };
+
+  #run(req: RequestEnvelope, hasId: boolean): void {
+    const full = overLimit(this.#limits, this.#occupied, this.#activity.inflight);
     // Looked up only when full: rpc.health must answer precisely then.
     if (full !== null && this.#methods.get(req.method)?.unlimited !== true) return this.#answers.now(encodeError(full, req.id), hasId);
 
@@ -194,16 +189,17 @@ export class Connection implements ContextOwner {
       return;
     }
     this.#running++;
+    this.#occupied++;
     const slot = this.#answers.expect(hasId);
     const running = activity.begin(req.method, req.id);
     outcome.then((text) => {
       // A throw here would be an unhandled rejection, which ends the worker.
       try {
         ctx.done();
-        activity.end(running);
         activity.served++;
         this.#running--;
         this.#answers.fill(slot, text);
+        this.#release(ctx.outliving, running);
         if (!this.#flushQueued) {
           this.#flushQueued = true;
           setImmediate(this.#flushLater);
@@ -212,6 +208,16 @@ export class Connection implements ContextOwner {
         this.#lost(error);
       }
     }, this.#lost);
+  }
+
+  /** Frees the request's in-flight slot when its handler settles: now, or after the answer when the deadline cut it short. */
+  #release(outliving: Promise<unknown> | null, running: ReturnType<Activity["begin"]>): void {
+    const free = () => {
+      this.#occupied--;
+      this.#activity.end(running);
+    };
+    if (outliving === null) free();
+    else outliving.then(free, free);
   }
 
   /** dispatch() never rejects and #onData never throws; if a bug made them, drop this connection, never the worker. */
@@ -225,123 +231,110 @@ export class Connection implements ContextOwner {
     this.#flush();
   };
 
+  /**
+   * Writes what is ready, decides whether to read, and closes if the state
+   * says so. Resuming may read the rest of a chunk held back, whose answers
+   * are written on the next pass.
+   */
   #flush(): void {
-    if (this.#answers.hasBatch && !this.#ended) {
-      const texts = this.#answers.take();
-      if (!this.#socket.destroyed) {
-        this.#lastActivity = performance.now();
-        // false: the client is not reading; stop reading its requests until it does.
-        if (!this.#socket.write(encodeFrames(texts))) this.#backpressured = true;
-      }
-    }
-    this.#tooManyOwed = this.#answers.owed >= (this.#tooManyOwed ? this.#limits.maxPipelined / 2 : this.#limits.maxPipelined);
-    this.#updateReading();
+    const limit = this.#limits.maxPipelined;
+    do {
+      if (this.#state >= State.Closing) return;
+      if (this.#output.write()) this.#lastActivity = performance.now();
+      this.#output.startRead();
+      this.#reader.set(Pause.Owed, this.#answers.owed >= (this.#reader.has(Pause.Owed) ? limit / 2 : limit));
+      this.#reader.set(Pause.Output, this.#output.full);
+      this.#reader.set(Pause.Held, false);
+    } while (this.#answers.hasBatch);
     this.#closeIfIdle();
   }
 
   #onDrain(): void {
-    this.#backpressured = false;
-    this.#updateReading();
+    this.#output.drained();
+    this.#flush();
   }
 
-  /** Pauses or resumes the socket to match why we may not read now. */
-  #updateReading(): void {
-    const pause = !this.#reading || this.#backpressured || this.#tooManyOwed;
-    if (pause === this.#paused || this.#ended) return;
-    this.#paused = pause;
-    if (pause) {
-      this.#socket.pause();
-      // Time we chose not to read is not the client's slowness.
-      this.#readTimer.stop();
-    } else {
-      this.#socket.resume();
-      if (this.#decoder.midFrame) this.#readTimer.start(true);
-    }
-  }
-
-  /** A framing fault: stop reading, answer it after everything owed, then close. */
-  #fail(bad: Fault): void {
+  readonly #onFault = (bad: Fault): void => {
     this.#fatal = bad;
-    this.#stopReading();
-  }
+    this.#apply({ type: "finish" });
+  };
 
-  #stopReading(): void {
-    this.#reading = false;
-    this.#readTimer.stop();
-    this.#updateReading();
-  }
+  /** Too slow to finish a frame: read nothing more, answer what is owed, close. */
+  readonly #onReadTimeout = (): void => {
+    if (reads(this.#state)) this.#apply({ type: "finish" });
+  };
+
+  /** The client has taken nothing for writeTimeoutMs while answers wait: it will not. */
+  readonly #onStalled = (): void => {
+    log.warn(`connection from ${this.peer.address}:${this.peer.port} closed: it read none of its answers for ${this.#limits.writeTimeoutMs} ms`);
+    this.#socket.destroy();
+  };
 
   #closeIfIdle(): void {
-    if (this.#running > 0 || this.#ended || this.#socket.destroyed) return;
-    const close =
-      this.#fatal !== null ||
-      this.#closeWhenIdle ||
-      (this.#state === State.Draining && (this.#lingerOver || this.#quietEnough())) ||
-      (this.#state === State.GoneAway && this.#lingerOver);
-    if (!close) return;
-    this.#ended = true;
-    this.#reading = false;
-    this.#readTimer.stop();
+    if (this.#running > 0 || this.#answers.owed > 0 || this.#state < State.Departing || this.#state >= State.Closing) return;
+    if (!mayClose(this.#state, this.#state === State.Departing && this.#quietEnough())) return;
+    this.#apply({ type: "idle" });
     // Whatever is still batched goes out first, then the fault, then our FIN.
-    const texts = this.#answers.take();
-    if (this.#fatal !== null) texts.push(encodeError(this.#fatal, undefined));
-    if (texts.length > 0) this.#socket.end(encodeFrames(texts));
-    else this.#socket.end();
+    this.#output.end(this.#fatal === null ? null : encodeError(this.#fatal, undefined));
     // A polite close keeps reading (and discarding) so the peer's FIN is
     // seen and the socket closes at once. After a fault the peer may still be
     // flooding us: it stays paused. Either way CLOSE_WAIT_MS is the limit.
-    if (this.#fatal === null) this.#socket.resume();
-    else this.#socket.pause();
-    this.#closeWaitTimer = setTimeout(() => this.#socket.destroy(), CLOSE_WAIT_MS);
+    if (this.#fatal === null) this.#reader.discard();
+    this.#armTimer(CLOSE_WAIT_MS);
   }
 
   /**
-   * Without ids a client cannot be told to go away, so a draining connection
-   * closes only once it has been quiet for quietMs: a request already on its
-   * way (a connection accepted just before the drain, a client that sends
-   * again right after an answer) is read and answered instead of being met
-   * by a closed socket. Arms a timer to look again when it is not yet quiet.
+   * Without ids a client cannot be told to go away, so a departing
+   * connection closes only once it has been quiet for quietMs: a request
+   * already on its way (a connection accepted just before the departure, a
+   * client that sends again right after an answer) is read and answered
+   * instead of being met by a closed socket. Arms the timer to look again
+   * when it is not yet quiet.
    */
   #quietEnough(): boolean {
     const quietFor = performance.now() - this.#lastActivity;
     if (quietFor >= this.#limits.quietMs) return true;
-    this.#quietTimer ??= setTimeout(() => {
-      this.#quietTimer = null;
-      this.#closeIfIdle();
-    }, this.#limits.quietMs - quietFor + 1);
+    this.#armTimer(this.#limits.quietMs - quietFor + 1);
     return false;
   }
+
+  /** The connection's one timer besides the linger: idle timeout, quiet check or close wait, by state. */
+  #armTimer(ms: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onTimer, ms);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    if (this.#state === State.Closing) return void this.#socket.destroy();
+    if (this.#state !== State.Open) return this.#closeIfIdle();
+    const idleMs = this.#limits.idleTimeoutMs;
+    const quietFor = performance.now() - this.#lastActivity;
+    if (quietFor >= idleMs && this.#answers.owed === 0 && this.#running === 0) this.leave(`idle for ${idleMs} ms`);
+    else this.#armTimer(Math.max(idleMs - quietFor, 1));
+  };
 
   #onEnd(): void {
     // The client has finished sending: answer what is owed, then close our
     // side. Most clients that send FIN have closed for good, so handlers are
     // told (ctx.signal) they may stop; one that ignores it is still answered,
     // for the rare client that half-closes and waits.
-    this.#clientGone();
-    this.#closeWhenIdle = true;
-    this.#flush();
+    this.#goneClient();
+    this.#apply({ type: "finish" });
   }
 
   #onClose(): void {
-    this.#ended = true;
-    this.#reading = false;
-    this.#readTimer.stop();
-    for (const timer of [this.#lingerTimer, this.#quietTimer, this.#closeWaitTimer]) if (timer !== null) clearTimeout(timer);
-    this.#clientGone();
+    this.#apply({ type: "closed" });
+    this.#reader.stop();
+    this.#output.stop();
+    for (const timer of [this.#lingerTimer, this.#timer]) if (timer !== null) clearTimeout(timer);
+    this.#goneClient();
     this.#onClosed(this);
   }
 
-  #clientGone(): void {
-    this.#closed = true;
+  #goneClient(): void {
+    this.#clientGone = true;
     for (const ctx of this.#watching) ctx.abort();
     this.#watching.clear();
   }
-
-  /** Too slow to finish a frame: read nothing more, answer what is owed, close. */
-  readonly #onReadTimeout = (): void => {
-    if (!this.#decoder.midFrame || !this.#reading || this.#paused) return;
-    this.#closeWhenIdle = true;
-    this.#stopReading();
-    this.#flush();
-  };
 }

@@ -40,7 +40,7 @@ export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RequestCo
     activity.leave();
   }
   if (async) {
-    return withDeadline(Promise.resolve(result), ms, (reason) => ctx.abort(reason)).then(
+    return withDeadline(Promise.resolve(result), ms, ctx).then(
       (value) => succeeded(entry.outJson, entry, value, req.id),
       (thrown) => failed(entry, thrown, ctx),
     );

@@ -27,6 +27,8 @@ export class RequestContext implements RpcContext {
   #state: Record<string, unknown> | null = null;
   /** Why the request was aborted early (its deadline), if it was. */
   #aborted: unknown = undefined;
+  /** Work cut short by the deadline that has not settled yet: it still holds an in-flight slot. */
+  outliving: Promise<unknown> | null = null;
 
   constructor(req: RequestEnvelope, owner: ContextOwner) {
     this.method = req.method;
@@ -58,6 +60,12 @@ export class RequestContext implements RpcContext {
   abort(reason: unknown = CLIENT_GONE): void {
     this.#aborted ??= reason;
     this.#controller?.abort(reason);
+  }
+
+  /** The deadline passed while `work` (the handler, or the chain inside the deadline) still runs. */
+  expire(reason: unknown, work: Promise<unknown>): void {
+    this.outliving = work;
+    this.abort(reason);
   }
 
   /** The request is answered: its signal no longer needs watching. */

@@ -1,6 +1,13 @@
 /**
  * The listening side of one process: accepts connections and tracks them so
  * it can go away gracefully.
+ *
+ * Descriptors are the one resource a flood of idle connections exhausts:
+ * past limits.maxConnections the server closes new connections at once
+ * (net.Server's maxConnections; counted as rejected), and an accept that
+ * still fails (EMFILE, ENFILE: another part of the process holds the rest)
+ * is logged once per burst, never thrown: libuv has already closed the
+ * connections it could not take, and accepting resumes by itself.
  */
 import { createServer, type AddressInfo, type Server } from "node:net";
 import type { ServerConfig } from "../config.ts";
@@ -8,9 +15,11 @@ import { BootError } from "../errors.ts";
 import type { Registry } from "../plugins/registry.ts";
 import { Activity } from "./activity.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { log } from "../log.ts";
 
 /** Large enough that a burst of connects is not dropped by the kernel (Node's default is 511). */
 const LISTEN_BACKLOG = 4096;
+const ACCEPT_LOG_EVERY_MS = 1_000;
 
 export class RpcServer {
   readonly #net: Server;
@@ -18,6 +27,9 @@ export class RpcServer {
   readonly #limits: ConnectionLimits;
   #draining: Promise<void> | null = null;
   #accepted = 0;
+  /** Connections closed at once: over maxConnections, or lost to a failed accept. */
+  #rejected = 0;
+  #acceptErrorLogged = 0;
 
   readonly activity: Activity;
 
@@ -29,13 +41,26 @@ export class RpcServer {
       this.#accepted++;
       const conn = new Connection(socket, methods, this.#limits, activity, (c) => this.#forget(c));
       this.#connections.add(conn);
-      if (this.#draining !== null) conn.drain("server is shutting down");
+      if (this.#draining !== null) conn.leave("server is shutting down");
+    });
+    if (config.limits.maxConnections > 0) this.#net.maxConnections = config.limits.maxConnections;
+    this.#net.on("drop", () => {
+      this.#rejected++;
+      this.#warn(`connection refused: ${this.#connections.size} open, limits.maxConnections is ${config.limits.maxConnections}`);
     });
   }
 
-  /** Connections accepted so far, and open now. */
-  get stats(): { accepted: number; open: number } {
-    return { accepted: this.#accepted, open: this.#connections.size };
+  /** Connections accepted so far, open now, and closed at once for want of room. */
+  get stats(): { accepted: number; open: number; rejected: number } {
+    return { accepted: this.#accepted, open: this.#connections.size, rejected: this.#rejected };
+  }
+
+  /** At most one line a second: a flood must not turn into a flood of log lines. */
+  #warn(message: string): void {
+    const now = performance.now();
+    if (now - this.#acceptErrorLogged < ACCEPT_LOG_EVERY_MS) return;
+    this.#acceptErrorLogged = now;
+    log.warn(message);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -45,6 +70,11 @@ export class RpcServer {
       this.#net.once("error", onError);
       this.#net.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
         this.#net.off("error", onError);
+        // After listen, the only errors are failed accepts: the server keeps listening.
+        this.#net.on("error", (error: NodeJS.ErrnoException) => {
+          this.#rejected++;
+          this.#warn(`accept failed (${error.code ?? error.message}): ${this.#connections.size} connections open; see limits.maxConnections`);
+        });
         resolve(this.#net.address() as AddressInfo);
       });
     });
@@ -70,7 +100,7 @@ export class RpcServer {
         clearTimeout(timer);
         resolve();
       };
-      for (const conn of this.#connections) conn.drain(reason);
+      for (const conn of this.#connections) conn.leave(reason);
       if (this.#connections.size === 0) this.#whenEmpty();
     });
     return this.#draining;

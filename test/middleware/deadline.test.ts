@@ -44,23 +44,27 @@ test("a meta.timeoutMs that is not a positive number is INVALID_REQUEST", () => 
 
 test("withDeadline with no deadline returns the work itself", () => {
   const work = Promise.resolve(1);
-  assert.equal(withDeadline(work, Infinity, () => assert.fail("expired")), work);
+  assert.equal(withDeadline(work, Infinity, { expire: () => assert.fail("expired") }), work);
 });
 
 test("work that ends in time settles as it does, and expired is not called", async () => {
   let expired = 0;
-  assert.equal(await withDeadline(Promise.resolve("ok"), 1_000, () => expired++), "ok");
-  await assert.rejects(withDeadline(Promise.reject(new Error("own")), 1_000, () => expired++), /own/);
+  assert.equal(await withDeadline(Promise.resolve("ok"), 1_000, { expire: () => expired++ }), "ok");
+  await assert.rejects(withDeadline(Promise.reject(new Error("own")), 1_000, { expire: () => expired++ }), /own/);
   assert.equal(expired, 0);
 });
 
-test("work that outruns it rejects DEADLINE_EXCEEDED, calling expired (with the same error) first", async () => {
+test("work that outruns it rejects DEADLINE_EXCEEDED, telling the context first (the same error, and the work still running)", async () => {
   const order: string[] = [];
   let reason: unknown;
+  let outliving: unknown;
   const work = new Promise<string>((resolve) => setTimeout(() => resolve("late"), 2_000).unref());
-  const raced = withDeadline(work, 20, (r) => {
-    reason = r;
-    order.push("expired");
+  const raced = withDeadline(work, 20, {
+    expire: (r, w) => {
+      reason = r;
+      outliving = w;
+      order.push("expired");
+    },
   }).catch((error: unknown) => {
     order.push("rejected");
     return error;
@@ -71,6 +75,7 @@ test("work that outruns it rejects DEADLINE_EXCEEDED, calling expired (with the 
   assert.equal((error as RpcError).code, "DEADLINE_EXCEEDED");
   assert.equal((error as RpcError).message, "deadline of 20 ms exceeded");
   assert.equal(reason, error);
+  assert.equal(outliving, work, "the context is handed the work that outlives the answer");
 });
 
 test("a deadline beyond setTimeout's range (2^31-1 ms) does not fire at once", async () => {
@@ -79,7 +84,7 @@ test("a deadline beyond setTimeout's range (2^31-1 ms) does not fire at once", a
   const ms = deadlineOf({ timeoutMs: 3e9 }, undefined, 0);
   let expired = false;
   const work = sleep(60).then(() => "done");
-  const result = await withDeadline(work, ms, () => (expired = true)).catch((error: unknown) => error);
+  const result = await withDeadline(work, ms, { expire: () => (expired = true) }).catch((error: unknown) => error);
   assert.equal(expired, false, "expired was called");
   assert.equal(result, "done");
 });

@@ -19,7 +19,9 @@ function frameOf(body: Uint8Array): Buffer {
 /** A decoder that keeps a copy of every body it hands out (bodies may be views of a chunk). */
 function collecting(maxFrameBytes = MIB): { decoder: FrameDecoder; bodies: Buffer[] } {
   const bodies: Buffer[] = [];
-  const decoder = new FrameDecoder(maxFrameBytes, (buf, start, end) => bodies.push(Buffer.from(buf.subarray(start, end))));
+  const decoder = new FrameDecoder(maxFrameBytes, (buf, start, end) => {
+    bodies.push(Buffer.from(buf.subarray(start, end)));
+  });
   return { decoder, bodies };
 }
 
@@ -317,4 +319,28 @@ test("a body sent a byte at a time costs memory in proportion to its size, not t
   assert.equal(largest, size, "the last buffer is exactly the body");
   // Doubling: all buffers together stay within 2x the body (plus the first 16 KB).
   assert.ok(allocated <= 2 * size + 16 * 1024, `allocated ${allocated} bytes for a ${size}-byte body`);
+});
+
+test("a sink that returns false stops the decoder; resume() goes on from the same byte, across a split body too", () => {
+  const got: string[] = [];
+  let stop = new Set(["b", "d"]);
+  const decoder = new FrameDecoder(MIB, (buf, start, end) => {
+    const body = buf.toString("utf8", start, end);
+    got.push(body);
+    return !stop.has(body);
+  });
+  const all = Buffer.concat(["a", "b", "c", "d", "e"].map((s) => frameOf(Buffer.from(s))));
+  // The last frame arrives split: its first half in this chunk.
+  assert.equal(decoder.push(all.subarray(0, all.length - 1)), null);
+  assert.deepEqual(got, ["a", "b"]);
+  assert.equal(decoder.held, true);
+  assert.equal(decoder.resume(), null);
+  assert.deepEqual(got, ["a", "b", "c", "d"]);
+  assert.equal(decoder.resume(), null);
+  assert.equal(decoder.held, false);
+  assert.equal(decoder.midFrame, true);
+  stop = new Set();
+  assert.equal(decoder.push(all.subarray(all.length - 1)), null);
+  assert.deepEqual(got, ["a", "b", "c", "d", "e"]);
+  assert.equal(decoder.resume(), null, "nothing held: nothing to do");
 });
