@@ -56,6 +56,10 @@ const SCHEMA = {
     maxPipelined: int(1, 1_000_000),
     maxInflightPerConnection: int(0, 1_000_000),
     maxInflightPerWorker: int(0, 10_000_000),
+    maxConnections: int(0, 10_000_000),
+    idleTimeoutMs: int(0, 2 ** 31 - 1),
+    maxWriteBufferBytes: int(1024, 2 ** 31 - 1),
+    writeTimeoutMs: int(0, 2 ** 31 - 1),
   },
   shutdown: {
     graceMs: int(0, 2 ** 31 - 1),

@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BootError, describe } from "./errors.ts";
 import { validateConfig } from "./config-schema.ts";
+import { connectionsFor, descriptorLimit } from "./descriptor-limit.ts";
 import { DEFAULT_MAX_DEPTH } from "./protocol/envelope.ts";
 import type { AccessLogOptions } from "./middleware/access-log.ts";
 import type { AuthOptions } from "./middleware/auth.ts";
@@ -40,6 +41,22 @@ export interface ForkrpcConfig {
     maxInflightPerConnection?: number;
     /** Requests running at once in one worker; past it RESOURCE_EXHAUSTED (0: no limit). Default 0. */
     maxInflightPerWorker?: number;
+    /**
+     * Connections one worker holds at once; past it new ones are closed at
+     * once (and counted). 0: no limit. Default: the process's descriptor
+     * limit less a twentieth of it (at least 64) for the worker's own files.
+     */
+    maxConnections?: number;
+    /** A connection with nothing in flight and no bytes either way for this long is closed (0: never). Default 0. */
+    idleTimeoutMs?: number;
+    /**
+     * Answer bytes a connection may hold for a client that does not read
+     * them (in the socket's buffer or ready to go); past it the server reads
+     * no more of that client's requests. Default 512 KiB.
+     */
+    maxWriteBufferBytes?: number;
+    /** A connection whose client takes none of its pending answers for this long is closed (0: never). Default 30 s. */
+    writeTimeoutMs?: number;
   };
   shutdown?: {
     /** How long a graceful stop may take before connections are cut. Default 30 s. */
@@ -120,6 +137,10 @@ export abstract class ServerConfig {
     readonly maxPipelined: number;
     readonly maxInflightPerConnection: number;
     readonly maxInflightPerWorker: number;
+    readonly maxConnections: number;
+    readonly idleTimeoutMs: number;
+    readonly maxWriteBufferBytes: number;
+    readonly writeTimeoutMs: number;
   };
   abstract readonly middleware: readonly MiddlewareFn[];
   abstract readonly auth: AuthOptions | undefined;
@@ -178,6 +199,10 @@ export function resolveConfig(
       maxPipelined: file.limits?.maxPipelined ?? 1024,
       maxInflightPerConnection: file.limits?.maxInflightPerConnection ?? 0,
       maxInflightPerWorker: file.limits?.maxInflightPerWorker ?? 0,
+      maxConnections: file.limits?.maxConnections ?? connectionsFor(descriptorLimit()),
+      idleTimeoutMs: file.limits?.idleTimeoutMs ?? 0,
+      maxWriteBufferBytes: file.limits?.maxWriteBufferBytes ?? 512 * 1024,
+      writeTimeoutMs: file.limits?.writeTimeoutMs ?? 30_000,
     },
     middleware: file.middleware ?? [],
     auth: file.auth,

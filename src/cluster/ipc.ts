@@ -41,6 +41,8 @@ export interface HeartbeatMessage {
   readonly served: number;
   readonly connections: number;
   readonly accepted: number;
+  /** Connections closed at once: over limits.maxConnections, or a failed accept. */
+  readonly rejected: number;
   readonly rssBytes: number;
   /** The longest-running requests (a bounded few), for hung-worker reports. */
   readonly inflight: readonly InflightRequest[];

@@ -326,7 +326,7 @@ class Primary {
     const lines = this.#pool.all().map((r) => {
       const b = r.beat;
       const rss = b ? `${Math.round(b.rssBytes / 1048576)} MB` : "?";
-      return `  worker ${r.pid} gen ${r.generation} ${r.state}: ${b?.accepted ?? 0} connections accepted, ${b?.connections ?? 0} open, ${b?.served ?? 0} requests, ${b?.inflightCount ?? 0} in flight, rss ${rss}`;
+      return `  worker ${r.pid} gen ${r.generation} ${r.state}: ${b?.accepted ?? 0} connections accepted, ${b?.connections ?? 0} open, ${b?.rejected ?? 0} refused, ${b?.served ?? 0} requests, ${b?.inflightCount ?? 0} in flight, rss ${rss}`;
     });
     log.info(`${this.#pool.size} workers (target ${this.#target}, generation ${this.#generation}):\n${lines.join("\n")}`);
   }

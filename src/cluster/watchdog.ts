@@ -10,6 +10,8 @@
  * source and from a build, without the TypeScript loader in the thread.
  */
 import { Worker } from "node:worker_threads";
+import { describe } from "../errors.ts";
+import { log } from "../log.ts";
 import { CALL_SLOT_BYTES, SLOT } from "../server/activity.ts";
 
 export interface StallReport {
@@ -65,5 +67,8 @@ export function createCallSlot(): SharedArrayBuffer {
 /** Starts the thread; it ends with the process. */
 export function startWatchdog(shared: SharedArrayBuffer, options: WatchdogOptions): void {
   const thread = new Worker(THREAD, { eval: true, workerData: { ...options, shared, slot: SLOT } });
+  // A thread that fails (it cannot start when descriptors run out) would
+  // otherwise throw its error on this, the serving, thread.
+  thread.on("error", (error) => log.error(`watchdog thread failed, hangs will be reported without the call on the stack: ${describe(error)}`));
   thread.unref();
 }

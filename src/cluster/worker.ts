@@ -74,18 +74,35 @@ function startHeartbeat(config: ServerConfig, started: StartedServer, activity: 
     stallMs: Math.min(workerTimeoutMs / 2, Math.max(1_000, heartbeatMs * 3)),
     periodMs: Math.max(heartbeatMs, 500),
   });
+  // Nothing periodic may throw out of its timer: an uncaught exception ends
+  // the worker. process.memoryUsage.rss() opens /proc/self/stat, which fails
+  // with EMFILE when connections hold every descriptor: the last figure stands.
+  let rssBytes = 0;
+  let rssFailed = false;
   const beat = () => {
-    activity.tick();
-    const stats = started.server.stats;
-    toPrimary({
-      act: "forkrpc:heartbeat",
-      served: activity.served,
-      connections: stats.open,
-      accepted: stats.accepted,
-      rssBytes: process.memoryUsage.rss(),
-      inflight: activity.oldest(MAX_REPORTED_INFLIGHT),
-      inflightCount: activity.inflight,
-    });
+    try {
+      activity.tick();
+      try {
+        rssBytes = process.memoryUsage.rss();
+        rssFailed = false;
+      } catch (error) {
+        if (!rssFailed) log.warn(`cannot read this worker's memory use (${describe(error)}); heartbeats repeat the last figure`);
+        rssFailed = true;
+      }
+      const stats = started.server.stats;
+      toPrimary({
+        act: "forkrpc:heartbeat",
+        served: activity.served,
+        connections: stats.open,
+        accepted: stats.accepted,
+        rejected: stats.rejected,
+        rssBytes,
+        inflight: activity.oldest(MAX_REPORTED_INFLIGHT),
+        inflightCount: activity.inflight,
+      });
+    } catch (error) {
+      log.error(`heartbeat failed: ${describe(error)}`);
+    }
   };
   setInterval(beat, heartbeatMs).unref();
   beat();

@@ -7,12 +7,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WIRE_CODES } from "forkrpc";
 import { serve, type Served } from "../helpers/server.ts";
 import { frame, RawPeer, request, type Response } from "../helpers/wire.ts";
+import { alive, childrenOf, rssOf, treePids } from "../helpers/proc.ts";
 
 const CONFIG = fileURLToPath(new URL("../fixtures/protocol/rpc.config.ts", import.meta.url));
 const WORKERS = 2;
@@ -41,53 +41,8 @@ after(async () => {
   await server?.stop();
 });
 
-// ---- the process tree, from /proc ----
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
-      if (text !== "") out.push(...text.split(/\s+/).map(Number));
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return [...new Set(out)].sort((a, b) => a - b);
-}
-
-function treePids(pid: number): number[] {
-  const all = [pid];
-  for (let i = 0; i < all.length && i < 64; i++) all.push(...childrenOf(all[i] as number));
-  return all;
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 function treeRss(): number {
   return treePids(server.pid).reduce((sum, pid) => sum + rssOf(pid), 0);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---- peers ----
