@@ -4,12 +4,14 @@
  * of retries: every outcome is reported to its owner, which decides.
  *
  * States: connecting -> open -> (goaway ->) closing -> closed; any state may
- * jump to closed when the socket dies or the server breaks the protocol.
+ * jump to closed when the socket dies, the server breaks the protocol, or it
+ * stalls in the middle of an answer for longer than readTimeoutMs.
  */
 import { connect, type Socket } from "node:net";
 import { FrameDecoder, encodeFrames } from "../protocol/frame.ts";
 import { encodeRequest, isGoaway, isMalformed, parseResponse, type ResponseEnvelope } from "../protocol/client-envelope.ts";
 import type { CallHolder, PendingCall } from "./call.ts";
+import { ReadTimer } from "./read-timer.ts";
 
 export interface ConnectionEvents {
   opened(conn: ClientConnection): void;
@@ -26,6 +28,8 @@ export interface ConnectionOptions {
   readonly port: number;
   readonly connectTimeoutMs: number;
   readonly maxResponseBytes: number;
+  /** How long an answer frame may take to arrive once it has begun (0: no limit). */
+  readonly readTimeoutMs: number;
 }
 
 type State = "connecting" | "open" | "goaway" | "closing" | "closed";
@@ -38,6 +42,8 @@ export class ClientConnection implements CallHolder {
   readonly #events: ConnectionEvents;
   readonly #decoder: FrameDecoder;
   readonly #connectTimeoutMs: number;
+  /** null when readTimeoutMs is 0. */
+  readonly #readTimer: ReadTimer | null;
   #state: State = "connecting";
   /** Ids are numbers, unique on this connection, never reused. */
   #nextId = 1;
@@ -53,10 +59,14 @@ export class ClientConnection implements CallHolder {
   /** Calls forgotten (timed out) whose answers have not arrived: nobody waits for them. */
   #abandoned = 0;
   #closeTimer: NodeJS.Timeout | null = null;
+  /** Frames received, so a read can tell whether the frame it leaves partly received began in it. */
+  #frames = 0;
 
   constructor(options: ConnectionOptions, events: ConnectionEvents) {
     this.#events = events;
     this.#connectTimeoutMs = options.connectTimeoutMs;
+    const readTimeoutMs = options.readTimeoutMs;
+    this.#readTimer = readTimeoutMs > 0 ? new ReadTimer(readTimeoutMs, () => this.#onReadTimeout(readTimeoutMs)) : null;
     this.#decoder = new FrameDecoder(options.maxResponseBytes, (buf, start, end) => this.#onFrame(buf, start, end));
     const socket = connect({ host: options.host, port: options.port, noDelay: true });
     this.#socket = socket;
@@ -149,11 +159,24 @@ export class ClientConnection implements CallHolder {
 
   #onData(chunk: Buffer): void {
     if (this.#broken) return;
+    const framesBefore = this.#frames;
     const fault = this.#decoder.push(chunk);
-    if (fault !== null && !this.#broken) this.#fail(`${fault.code}: ${fault.message}`);
+    if (this.#broken) return;
+    if (fault !== null) this.#fail(`${fault.code}: ${fault.message}`);
+    else this.#readTimer?.watch(this.#decoder.midFrame, this.#frames !== framesBefore);
+  }
+
+  /**
+   * An answer begun and not finished in time: whatever follows it on this
+   * connection is stuck behind it, so it goes, and its calls are lost calls.
+   */
+  #onReadTimeout(readTimeoutMs: number): void {
+    if (this.#broken) return;
+    this.destroy(`the server sent part of an answer and not the rest within readTimeoutMs (${readTimeoutMs} ms)`);
   }
 
   #onFrame(buf: Buffer, start: number, end: number): void {
+    this.#frames++;
     if (this.#broken) return;
     const response = parseResponse(buf, start, end);
     if (isMalformed(response)) return this.#fail(response.malformed);
@@ -229,6 +252,7 @@ export class ClientConnection implements CallHolder {
   #onClose(): void {
     this.#state = "closed";
     if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
+    this.#readTimer?.stop();
     const unsent: PendingCall[] = [];
     const written: PendingCall[] = [];
     for (const call of this.#calls.values()) {

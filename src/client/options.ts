@@ -26,6 +26,13 @@ export interface ClientOptions {
   reconnectDelayMaxMs?: number;
   /** How long opening a connection may take before it counts as failed, in ms. Default 10 000. */
   connectTimeoutMs?: number;
+  /**
+   * How long an answer frame may take to arrive once its first byte has,
+   * in ms; a connection whose server stalls mid-frame for longer is dropped
+   * and its calls are treated as on a lost connection. 0 disables it.
+   * Default 10 000.
+   */
+  readTimeoutMs?: number;
   /** Largest request this client sends; match the server's limits.maxFrameBytes. Default 1 MiB. */
   maxRequestBytes?: number;
   /** Largest response this client accepts; a larger one closes the connection. Default 64 MiB. */
@@ -54,6 +61,7 @@ export interface ResolvedOptions {
   readonly reconnectDelayMs: number;
   readonly reconnectDelayMaxMs: number;
   readonly connectTimeoutMs: number;
+  readonly readTimeoutMs: number;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
 }
@@ -72,6 +80,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     reconnectDelayMs: options.reconnectDelayMs ?? 50,
     reconnectDelayMaxMs: options.reconnectDelayMaxMs ?? 5_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    readTimeoutMs: options.readTimeoutMs ?? 10_000,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
   };
@@ -84,6 +93,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   integer("reconnectDelayMs", resolved.reconnectDelayMs, 1, MAX_TIMER_MS);
   integer("reconnectDelayMaxMs", resolved.reconnectDelayMaxMs, resolved.reconnectDelayMs, MAX_TIMER_MS);
   integer("connectTimeoutMs", resolved.connectTimeoutMs, 1, MAX_TIMER_MS);
+  checkTimeout("readTimeoutMs", resolved.readTimeoutMs);
   integer("maxRequestBytes", resolved.maxRequestBytes, 1, 2 ** 32 - 1);
   integer("maxResponseBytes", resolved.maxResponseBytes, 1, 2 ** 32 - 1);
   return resolved;

@@ -74,6 +74,10 @@ test("options: defaults, and a TypeError naming a bad option", () => {
   assert.equal(o.connections, 1);
   assert.equal(o.timeoutMs, 10_000);
   assert.equal(o.maxRetries, 5);
+  assert.equal(o.readTimeoutMs, 10_000);
+  assert.equal(resolveOptions({ port: 1, readTimeoutMs: 0 }).readTimeoutMs, 0, "0 turns it off");
+  assert.throws(() => resolveOptions({ port: 1, readTimeoutMs: -1 }), /options.readTimeoutMs must be an integer from 0/);
+  assert.throws(() => resolveOptions({ port: 1, readTimeoutMs: 1.5 }), /options.readTimeoutMs/);
   assert.throws(() => resolveOptions({ port: 0 }), /options.port must be an integer from 1 to 65535/);
   assert.throws(() => resolveOptions({ port: 1, connections: 0 }), /options.connections/);
   assert.throws(() => resolveOptions({ port: 1, timeoutMs: -1 }), /options.timeoutMs/);
