@@ -15,13 +15,11 @@
 // and an async read of a small file is four thread-pool round trips
 // (open, stat, read, close) that cost more than the read itself. Importing
 // 1000 one-method plugin files, one after another, took 1.7 s instead of 2.3.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cacheFolder, readEntry, sha256, writeEntry } from "./cache.js";
 
 const TS = /\.(ts|mts)$/;
 
@@ -41,58 +39,14 @@ const OPTIONS = {
 };
 
 const SWC_VERSION = createRequire(import.meta.url)("@swc/core/package.json").version;
-const KEY_PREFIX = JSON.stringify({ swc: SWC_VERSION, options: OPTIONS, format: 1 });
+const KEY_PREFIX = JSON.stringify({ swc: SWC_VERSION, options: OPTIONS, format: 2 });
 
 /** @type {Promise<typeof import("@swc/core").transform> | null} */
 let swc = null;
 const compiler = () => (swc ??= import("@swc/core").then((m) => m.transform));
 
-/**
- * The cache folder, or null when it is off or unsafe. The default lives in
- * the OS temp folder, one per user, created private. A folder is used only
- * if it is a real folder (not a symlink), owned by this user, and writable
- * by nobody else: its entries are code we run.
- */
-const cacheDir = (async () => {
-  const setting = process.env.FORKRPC_CACHE_DIR;
-  if (setting === "off") return null;
-  try {
-    const uid = process.getuid?.();
-    const dir = setting || join(os.tmpdir(), `forkrpc-swc-cache-${uid ?? "user"}`);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const info = await lstat(dir);
-    if (!info.isDirectory()) return null;
-    if (uid !== undefined && (info.uid !== uid || (info.mode & 0o022) !== 0)) return null;
-    prune(dir);
-    return dir;
-  } catch {
-    return null;
-  }
-})();
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const PRUNE_AFTER_DAYS = 7;
-
-/**
- * At most once a day (a marker file's age tells), removes entries written
- * more than PRUNE_AFTER_DAYS ago, in the background: an entry still in use
- * costs one compile a week, and the folder does not grow without bound.
- */
-function prune(dir) {
-  const marker = join(dir, ".pruned");
-  (async () => {
-    const last = await stat(marker).then((info) => info.mtimeMs, () => 0);
-    if (Date.now() - last < DAY_MS) return;
-    for (const name of await readdir(dir)) {
-      if (!name.endsWith(".js") && !name.endsWith(".tmp")) continue;
-      const file = join(dir, name);
-      const info = await stat(file).catch(() => null);
-      if (info !== null && Date.now() - info.mtimeMs > PRUNE_AFTER_DAYS * DAY_MS) await rm(file, { force: true });
-    }
-    // Last: a process that ends before the sweep does leaves it to the next.
-    await writeFile(marker, "");
-  })().catch(() => {});
-}
+/** @type {string | null | undefined} undefined until the first .ts file */
+let cache;
 
 export async function resolve(specifier, context, next) {
   try {
@@ -112,34 +66,16 @@ export async function resolve(specifier, context, next) {
 
 /** The compiled module: from the cache when an identical compile is there, else compiled (and stored, best effort). */
 async function compile(filename, source) {
-  const dir = await cacheDir;
-  const entry =
-    dir === null
-      ? null
-      : join(dir, `${createHash("sha256").update(KEY_PREFIX).update("\0").update(filename).update("\0").update(source).digest("hex")}.js`);
-  if (entry !== null) {
-    try {
-      // Never empty when whole (the inline source map is always there): an
-      // empty entry is what a crash before the data reached the disk leaves.
-      const cached = readFileSync(entry, "utf8");
-      if (cached !== "") return cached;
-    } catch {
-      // not cached yet
-    }
-  }
+  if (cache === undefined) cache = cacheFolder();
+  const sourceHash = sha256(source);
+  const sourceBytes = Buffer.byteLength(source);
+  const entry = cache === null ? null : join(cache, `${sha256(`${KEY_PREFIX}\0${filename}\0${sourceHash}`)}.js`);
+  const cached = entry === null ? null : readEntry(entry, sourceHash, sourceBytes);
+  if (cached !== null) return cached;
   const transform = await compiler();
   const { code } = await transform(source, { ...OPTIONS, filename });
-  if (entry !== null) {
-    // Whole files only: another process may be reading or writing the same entry.
-    const partial = `${entry}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      await writeFile(partial, code, { mode: 0o600 });
-      await rename(partial, entry);
-    } catch {
-      // a full or read-only disk costs a compile next time, nothing else
-      await rm(partial, { force: true }).catch(() => {});
-    }
-  }
+  // Awaited: this thread ends with the process, which may not wait for it.
+  if (entry !== null) await writeEntry(entry, sourceHash, sourceBytes, code);
   return code;
 }
 
