@@ -14,25 +14,37 @@ export const work = mkdtempSync(join(os.tmpdir(), "forkrpc-loader-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 export interface Ran {
+  status: number | null;
   stdout: string;
   stderr: string;
   ms: number;
 }
 
-/**
- * Runs `file` with FORKRPC_CACHE_DIR=cache (undefined: the default folder,
- * under TMPDIR=work); fails unless it exits with 0 within `timeout` ms.
- */
-export function runFull(file: string, cache: string | undefined, timeout = 30_000): Ran {
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: work };
+export interface RunOptions {
+  /** FORKRPC_CACHE_DIR; undefined: the default folder, under TMPDIR=work. */
+  cache?: string;
+  env?: NodeJS.ProcessEnv;
+  /** ms; a process still running then fails the test. */
+  timeout?: number;
+}
+
+/** Runs `file` through the loader, whatever its exit status. */
+export function launch(file: string, options: RunOptions = {}): Ran {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: work, ...options.env };
   delete env.FORKRPC_CACHE_DIR;
-  if (cache !== undefined) env.FORKRPC_CACHE_DIR = cache;
+  if (options.cache !== undefined) env.FORKRPC_CACHE_DIR = options.cache;
   const start = performance.now();
-  const result = spawnSync(process.execPath, [...NODE_FLAGS, file], { cwd: work, env, encoding: "utf8", timeout });
+  const result = spawnSync(process.execPath, [...NODE_FLAGS, file], { cwd: work, env, encoding: "utf8", timeout: options.timeout ?? 30_000 });
   const ms = performance.now() - start;
   assert.equal(result.error, undefined, `${file}: ${String(result.error)} after ${Math.round(ms)} ms`);
-  assert.equal(result.status, 0, result.stderr);
-  return { stdout: result.stdout.trim(), stderr: result.stderr, ms };
+  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr, ms };
+}
+
+/** Runs `file` with FORKRPC_CACHE_DIR=cache (see RunOptions); fails unless it exits with 0 in time. */
+export function runFull(file: string, cache: string | undefined, timeout = 30_000): Ran {
+  const ran = launch(file, { cache, timeout });
+  assert.equal(ran.status, 0, ran.stderr);
+  return ran;
 }
 
 /** runFull's stdout. */
