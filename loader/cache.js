@@ -78,8 +78,12 @@ export function writeEntrySync(entry, sourceHash, sourceBytes, code) {
     fd = null;
     renameSync(partial, entry);
   } catch {
-    if (fd !== null) closeSync(fd);
-    rmSync(partial, { force: true });
+    try {
+      if (fd !== null) closeSync(fd);
+      rmSync(partial, { force: true });
+    } catch {
+      // the sweep removes what is left
+    }
   }
 }
 
