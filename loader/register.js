@@ -2,8 +2,17 @@
 // TypeScript plugin or decorator runs. reflect-metadata first (decorators
 // record their metadata through it), then the TypeScript loader, then
 // source maps so stack traces point at the .ts lines.
+//
+// Where Node has module.registerHooks (22.15+, 23.5+), the loader's hooks run
+// synchronously in this thread; elsewhere (Node 20), or with
+// FORKRPC_TS_LOADER=thread, module.register runs them on a hooks thread of
+// their own, which costs memory and start time (docs/getting-started.md).
 import "reflect-metadata";
-import { register } from "node:module";
+import module from "node:module";
 
-register("./hooks.js", import.meta.url);
+if (typeof module.registerHooks === "function" && process.env.FORKRPC_TS_LOADER !== "thread") {
+  module.registerHooks(await import("./sync-hooks.js"));
+} else {
+  module.register("./hooks.js", import.meta.url);
+}
 process.setSourceMapsEnabled(true);
