@@ -51,7 +51,10 @@ export function compose(middleware: readonly MiddlewareFn[], terminal: (ctx: Mid
   return (ctx) => {
     // Plain functions, not async ones: a synchronous middleware or handler
     // costs no extra promise; an async one costs one .then per level, which
-    // is what tells us when its next() settled relative to itself.
+    // is what tells us when its next() settled relative to itself (three
+    // trivial async middleware, composed alone: about 1.3 -> 1.9 us a
+    // request on node 24; end to end, npm run bench:middleware could not
+    // tell the two apart on a loaded machine).
     const run = (i: number, parent: Level | null): Promise<void> => {
       if (i === last) return runTerminal(ctx, terminal, parent);
       const level: Level = { down: null, settled: false, failed: false, failure: undefined, closed: false, twice: null };
