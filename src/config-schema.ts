@@ -39,6 +39,8 @@ const accessLogCheck: Check = (v) => {
   }
   return null;
 };
+const builtIns: Check = (v) =>
+  Array.isArray(v) && v.every((m) => m === "rpc.discover" || m === "rpc.health") ? null : 'an array of "rpc.discover", "rpc.health"';
 const patterns: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === "string" && p !== "")
     ? null
@@ -72,7 +74,7 @@ const SCHEMA = {
   auth: authCheck,
   accessLog: accessLogCheck,
   deadline: { defaultTimeoutMs: int(0, 2 ** 31 - 1) },
-  introspection: { discover: bool, health: bool },
+  introspection: { discover: bool, health: bool, public: builtIns },
   supervision: {
     workerTimeoutMs: int(100, 2 ** 31 - 1),
     heartbeatMs: int(10, 60_000),

@@ -89,6 +89,11 @@ export interface ForkrpcConfig {
     discover?: boolean;
     /** Serve rpc.health. Default true. */
     health?: boolean;
+    /**
+     * Built-ins that skip auth (all other middleware still applies).
+     * Default ["rpc.health"]: probes need no token, rpc.discover does when auth is on.
+     */
+    public?: Array<"rpc.discover" | "rpc.health">;
   };
   supervision?: {
     /** A worker whose event loop is blocked this long is killed and replaced. Default 30 s. */
@@ -146,7 +151,7 @@ export abstract class ServerConfig {
   abstract readonly auth: AuthOptions | undefined;
   abstract readonly accessLog: boolean | AccessLogOptions;
   abstract readonly deadline: { readonly defaultTimeoutMs: number };
-  abstract readonly introspection: { readonly discover: boolean; readonly health: boolean };
+  abstract readonly introspection: { readonly discover: boolean; readonly health: boolean; readonly public: readonly string[] };
   abstract readonly shutdown: { readonly graceMs: number; readonly goawayLingerMs: number; readonly quietMs: number };
   abstract readonly accept: "shared" | "round-robin";
   abstract readonly pidFile: string | undefined;
@@ -208,7 +213,11 @@ export function resolveConfig(
     auth: file.auth,
     accessLog: file.accessLog ?? false,
     deadline: { defaultTimeoutMs: file.deadline?.defaultTimeoutMs ?? 0 },
-    introspection: { discover: file.introspection?.discover ?? true, health: file.introspection?.health ?? true },
+    introspection: {
+      discover: file.introspection?.discover ?? true,
+      health: file.introspection?.health ?? true,
+      public: file.introspection?.public ?? ["rpc.health"],
+    },
     shutdown: {
       graceMs: file.shutdown?.graceMs ?? 30_000,
       goawayLingerMs: file.shutdown?.goawayLingerMs ?? 1_000,

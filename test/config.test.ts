@@ -56,7 +56,7 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     auth: undefined,
     accessLog: false,
     deadline: { defaultTimeoutMs: 0 },
-    introspection: { discover: true, health: true },
+    introspection: { discover: true, health: true, public: ["rpc.health"] },
     supervision: SUPERVISION_DEFAULTS,
   });
   assert.deepEqual(SUPERVISION_DEFAULTS, {
@@ -274,4 +274,13 @@ test("loadConfig: without a path, rpc.config.mjs in cwd is found; an empty folde
   const found = await loadConfig(undefined, {}, withFile);
   assert.equal(found.configFile, join(withFile, "rpc.config.mjs"));
   assert.equal(found.port, 4321);
+});
+
+test("introspection.public: built-in names only, default [\"rpc.health\"]", () => {
+  assert.deepEqual(resolveConfig({}, {}, undefined, "/cwd").introspection.public, ["rpc.health"]);
+  const both = validateConfig({ introspection: { public: ["rpc.discover", "rpc.health"] } }, "test");
+  assert.deepEqual(resolveConfig(both, {}, undefined, "/cwd").introspection.public, ["rpc.discover", "rpc.health"]);
+  assert.deepEqual(resolveConfig(validateConfig({ introspection: { public: [] } }, "test"), {}, undefined, "/cwd").introspection.public, []);
+  assert.throws(() => validateConfig({ introspection: { public: ["admin.secret"] } }, "test"), isBootError("CONFIG_INVALID", "introspection.public"));
+  assert.throws(() => validateConfig({ introspection: { public: "rpc.health" } }, "test"), isBootError("CONFIG_INVALID", "introspection.public"));
 });

@@ -6,6 +6,7 @@
  * a synchronous answer never arms a timer.
  */
 import { RpcError } from "../errors.ts";
+import { abandonsNext } from "./compose.ts";
 import type { CallContext } from "./context.ts";
 import type { MiddlewareFn } from "./types.ts";
 
@@ -29,10 +30,10 @@ export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: n
 }
 
 /** The deadline as a chain step, so that middleware outside it (the access log) sees DEADLINE_EXCEEDED. */
-export const deadlineStep: MiddlewareFn = (ctx, next) => {
+export const deadlineStep: MiddlewareFn = abandonsNext((ctx, next) => {
   const call = ctx as CallContext;
   return withDeadline(next(), call.deadlineMs, call.rpc);
-};
+});
 
 /** What a deadline tells when it passes: the request's context. */
 export interface Expirable {

@@ -9,6 +9,9 @@
  * In-flight limits are checked before any of it (server/connection.ts). A
  * method with nothing configured gets no chain at all, and so pays nothing
  * for the machinery; its deadline is then enforced in server/dispatch.ts.
+ * The built-in rpc.discover and rpc.health get the same chain minus @Use and
+ * validation (plugins/introspection.ts): auth is skipped only for those
+ * listed in config.introspection.public.
  */
 import type { DependencyContainer } from "tsyringe";
 import type { ServerConfig } from "../config.ts";
@@ -64,10 +67,12 @@ export interface Chains {
   readonly untimed: Chain;
 }
 
-export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function, handler: RpcHandler, where: string): Chains | null {
+/** `cls` is the handler's class, for its @Use list; null for the built-in methods, which have none. */
+export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function | null, handler: RpcHandler, where: string): Chains | null {
   const list: MiddlewareFn[] = [...parts.before];
   if (parts.auth !== null && meta.public !== true) list.push(parts.auth);
-  list.push(...parts.after, ...useOf(cls).map((entry) => parts.resolve(entry, where)));
+  list.push(...parts.after);
+  if (cls !== null) list.push(...useOf(cls).map((entry) => parts.resolve(entry, where)));
   if (meta.params !== undefined) list.push(validate(meta.params));
   if (list.length === 0) return null;
   const terminal = (ctx: MiddlewareContext) => handler.handle(ctx.request.params, (ctx as CallContext).rpc);

@@ -4,16 +4,20 @@
  *   its validator can say it, params as JSON Schema;
  * - rpc.health: this worker's pid, uptime, requests in flight and served,
  *   and a hash of the loaded registry (same code everywhere: same hash).
- * Both are public (no auth) and can be switched off in config.introspection.
+ * Both run through the same chain as every method (access log, deadline,
+ * auth, config and plugin middleware; no @Use, no params), so an allow-list
+ * middleware or auth can refuse them. Auth is skipped for those named in
+ * config.introspection.public (default: rpc.health, which probes call), and
+ * either can be switched off in config.introspection.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { DependencyContainer } from "tsyringe";
 import type { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
 import { jsonSchemaOf } from "../middleware/validation.ts";
 import type { Activity } from "../server/activity.ts";
-import { addMethod, type MethodEntry } from "./registry.ts";
+import { buildChain } from "./chain.ts";
+import { addMethod, type BuiltRegistry, type MethodEntry } from "./registry.ts";
 import { shownPath } from "./discover.ts";
 
 /** The `file` of built-in methods. */
@@ -49,11 +53,19 @@ export function describeMethod(meta: RpcMethodMeta): MethodDescription {
   };
 }
 
-/** Adds rpc.discover and rpc.health to the method table, as configured. */
-export function addIntrospection(methods: Map<string, MethodEntry>, config: ServerConfig, activity: Activity, container: DependencyContainer): void {
+/** Adds rpc.discover and rpc.health to the registry's method table, as configured. */
+export function addIntrospection(registry: BuiltRegistry, config: ServerConfig, activity: Activity): void {
+  const methods = registry.methods as Map<string, MethodEntry>;
+  const { container, parts } = registry;
   const builtIns: Array<[RpcMethodMeta, RpcHandler, boolean]> = [];
-  const discoverMeta: RpcMethodMeta = { name: "rpc.discover", out: "rpc.discover", public: true, description: "Describes every method this server offers." };
-  const healthMeta: RpcMethodMeta = { name: "rpc.health", out: "rpc.health", public: true, description: "This worker's pid, uptime, load and registry hash." };
+  const builtIn = (name: string, description: string): RpcMethodMeta => ({
+    name,
+    out: name,
+    description,
+    ...(config.introspection.public.includes(name) ? { public: true } : {}),
+  });
+  const discoverMeta = builtIn("rpc.discover", "Describes every method this server offers.");
+  const healthMeta = builtIn("rpc.health", "This worker's pid, uptime, load and registry hash.");
   if (config.introspection.discover) builtIns.push([discoverMeta, { handle: () => discovery }, false]);
   if (config.introspection.health) {
     builtIns.push([
@@ -73,7 +85,11 @@ export function addIntrospection(methods: Map<string, MethodEntry>, config: Serv
   }
   for (const [meta, handler, unlimited] of builtIns) {
     if (methods.has(meta.name)) continue; // a plugin chose to provide its own
-    addMethod(methods, { meta, chain: null, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
+    // rpc.health stays unlimited (a probe must see a full worker) and, with no
+    // middleware configured, chainless. Both answer at once: no default
+    // deadline, so no timer per probe.
+    const chain = buildChain(parts, meta, null, handler, BUILT_IN);
+    addMethod(methods, { meta, chain, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
   }
   const discovery = { methods: [...methods.values()].map((e) => describeMethod(e.meta)) };
   const pluginFiles = [...methods.values()].flatMap((e) => (e.file === BUILT_IN ? [] : [e.file]));

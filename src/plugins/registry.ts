@@ -5,7 +5,7 @@
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
-import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
+import { buildChain, chainParts, isMiddlewareClass, type ChainParts, type Chains } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
 import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";
 import { shownPath } from "./discover.ts";
@@ -49,6 +49,8 @@ export interface BuiltRegistry {
   readonly container: DependencyContainer;
   /** Handlers and services with lifecycle hooks, in construction order. */
   readonly hooked: readonly object[];
+  /** The middleware every method's chain is built from (introspection.ts builds the built-ins' from it too). */
+  readonly parts: ChainParts;
 }
 
 export function buildRegistry(
@@ -82,5 +84,5 @@ export function buildRegistry(
       file: def.file,
     });
   }
-  return { methods, container, hooked };
+  return { methods, container, hooked, parts };
 }

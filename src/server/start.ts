@@ -11,7 +11,6 @@ import { loadPlugins, type MiddlewareDefinition } from "../plugins/load.ts";
 import { buildRegistry, type BuiltRegistry } from "../plugins/registry.ts";
 import { Activity } from "./activity.ts";
 import { addIntrospection } from "../plugins/introspection.ts";
-import type { MethodEntry } from "../plugins/registry.ts";
 import { RpcServer } from "./server.ts";
 
 export interface StartedServer {
@@ -26,7 +25,7 @@ export async function loadRegistry(config: ServerConfig, activity = new Activity
   const middleware: MiddlewareDefinition[] = [];
   const defs = await loadPlugins(files, config.pluginRoot, middleware);
   const registry = buildRegistry(defs, config, middleware);
-  addIntrospection(registry.methods as Map<string, MethodEntry>, config, activity, registry.container);
+  addIntrospection(registry, config, activity);
   return { registry };
 }
 

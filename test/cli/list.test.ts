@@ -61,6 +61,22 @@ test("no server: a clear message, exit 1; --local with --port is a usage error",
   assert.equal(both.code, 2);
 });
 
+test("a server with auth on: rpc.discover needs --meta with a token (issue 10)", async () => {
+  const authed = await serve({ args: ["--config", "test/fixtures/introspection/auth.config.ts"], timeoutMs: 60_000 });
+  try {
+    const refused = await runCli(["list", "--port", String(authed.port)]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /UNAUTHENTICATED: .*--meta '\{"token":"\.\.\."\}'/);
+    assert.equal(refused.stdout, "");
+    const listed = await runCli(["list", "--port", String(authed.port), "--meta", '{"token":"t-admin"}']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^admin\.secret +admin\.secret +- +- +scopes: admin /m);
+    assert.equal((await runCli(["list", "--local", "--meta", "{}"])).code, 2, "--local takes no --meta");
+  } finally {
+    await authed.stop();
+  }
+});
+
 test("methodTable: scopes, no methods", () => {
   assert.equal(methodTable([]), "no methods");
   const table = methodTable([{ name: "admin.reset", out: "done", scopes: ["admin", "ops"] }]);

@@ -377,9 +377,10 @@ describe("auth", () => {
     });
   });
 
-  test("a public method needs no token, and neither do rpc.discover and rpc.health", async () => {
+  test("a public method needs no token, and neither does rpc.health; rpc.discover does (test/integration/introspection.test.ts)", async () => {
     assert.deepEqual(await call(authed, "publicPing", 1), { out: "publicPing", result: { public: true, params: 1 } });
-    assert.equal((await call(authed, "rpc.discover")).out, "rpc.discover");
+    assertError(await call(authed, "rpc.discover"), "UNAUTHENTICATED");
+    assert.equal((await call(authed, "rpc.discover", null, { meta: { token: "t-user" } })).out, "rpc.discover");
     assert.equal((await call(authed, "rpc.health")).out, "rpc.health");
   });
 

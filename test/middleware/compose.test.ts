@@ -15,9 +15,10 @@ import { buildChain, chainParts } from "../../src/plugins/chain.ts";
 import type { MiddlewareDefinition } from "../../src/plugins/load.ts";
 
 /** The parts of a context compose() and the chain's terminal touch. */
-function fakeContext(params: unknown = null, meta: Record<string, unknown> = {}) {
+function fakeContext(params: unknown = null, meta: Record<string, unknown> = {}, warnings: string[] = []) {
   const state: Record<string, unknown> = {};
   return {
+    log: { warn: (message: string) => warnings.push(message) },
     request: { method: "m", params, id: 1, meta },
     response: { out: "m", result: undefined as unknown },
     state,
@@ -91,7 +92,7 @@ test("next() called twice without awaiting also rejects", async () => {
 test("a middleware that does not call next() ends the chain with its ctx.response", async () => {
   let ran = false;
   const trail: string[] = [];
-  const early: MiddlewareFn = (ctx) => {
+  const early: MiddlewareFn = async (ctx) => {
     ctx.response.out = "cached";
     ctx.response.result = { cached: true };
   };
