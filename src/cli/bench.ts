@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
 import { ID_BASE, MAX_PIPELINE, type FromWorker, type LoadResult, type LoadSettings, type ToWorker } from "./bench/messages.ts";
+import { safeJson } from "./escape.ts";
 import { htmlReport } from "./bench/report.ts";
 import { formatSummary, int, summarize, type RunSettings } from "./bench/summary.ts";
 import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable } from "./target.ts";
@@ -74,7 +75,7 @@ export async function bench(argv: string[]): Promise<number> {
     const wallMs = performance.timeOrigin + performance.now() - startedAt;
     const cpu = process.cpuUsage(cpuBefore);
     const { summary, histogram } = summarize(run, results, { startedAt, cpuUs: cpu.user + cpu.system, wallMs });
-    process.stdout.write(values.json === true ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+    process.stdout.write(values.json === true ? `${safeJson(summary, 2)}\n` : `${formatSummary(summary)}\n`);
     if (values.report !== undefined) {
       writeFileSync(values.report as string, htmlReport(summary, histogram));
       process.stderr.write(`wrote ${values.report as string}\n`);

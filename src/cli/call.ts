@@ -6,6 +6,7 @@
 import { RpcClient } from "../client/index.ts";
 import { RpcError } from "../errors.ts";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
+import { safeJson, visibleValue } from "./escape.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable } from "./target.ts";
 
 export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--timeout MS] [--meta JSON] [--idempotent] [--out]
@@ -47,12 +48,12 @@ export async function call(argv: string[]): Promise<number> {
   try {
     const options = { meta, idempotent: values.idempotent === true };
     const answer = values.out === true ? await client.request(method, params, options) : await client.call(method, params, options);
-    process.stdout.write(`${JSON.stringify(answer, null, 2) ?? "null"}\n`);
+    process.stdout.write(`${safeJson(answer, 2) ?? "null"}\n`);
     return 0;
   } catch (error) {
     if (!RpcError.is(error)) throw error;
-    process.stderr.write(`${error.code}: ${error.message}\n`);
-    if (error.data !== undefined) process.stderr.write(`${JSON.stringify(error.data, null, 2)}\n`);
+    process.stderr.write(`${visibleValue(error.code)}: ${visibleValue(error.message)}\n`);
+    if (error.data !== undefined) process.stderr.write(`${safeJson(error.data, 2)}\n`);
     return 1;
   } finally {
     await client.close();

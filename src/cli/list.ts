@@ -9,6 +9,7 @@ import { RpcError } from "../errors.ts";
 import { describeMethod, type MethodDescription } from "../plugins/introspection.ts";
 import { loadRegistry } from "../server/start.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
+import { safeJson, visible, visibleValue } from "./escape.ts";
 import { schemaSummary } from "./schema-summary.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, type Target } from "./target.ts";
 
@@ -47,7 +48,7 @@ export async function list(argv: string[]): Promise<number> {
     }
     methods = found;
   }
-  process.stdout.write(values.json === true ? `${JSON.stringify({ methods }, null, 2)}\n` : `${methodTable(methods)}\n`);
+  process.stdout.write(values.json === true ? `${safeJson({ methods }, 2)}\n` : `${methodTable(methods)}\n`);
   return 0;
 }
 
@@ -66,13 +67,16 @@ async function remoteMethods(target: Target, timeoutMs: number): Promise<MethodD
   try {
     const answer = (await client.call("rpc.discover")) as { methods?: unknown } | null;
     if (!Array.isArray(answer?.methods)) return "forkrpc: rpc.discover answered without a methods list";
+    if (!answer.methods.every((m) => typeof m === "object" && m !== null && !Array.isArray(m))) {
+      return "forkrpc: rpc.discover answered with a methods list whose entries are not all objects";
+    }
     return answer.methods as MethodDescription[];
   } catch (error) {
     if (!RpcError.is(error)) throw error;
     if (error.code === "METHOD_NOT_FOUND") {
       return "forkrpc: this server does not offer rpc.discover (introspection.discover is off); try forkrpc list --local in the app's folder";
     }
-    return `${error.code}: ${error.message}`;
+    return `${visible(error.code)}: ${visible(error.message)}`;
   } finally {
     await client.close();
   }
@@ -80,17 +84,19 @@ async function remoteMethods(target: Target, timeoutMs: number): Promise<MethodD
 
 const HEADERS = ["METHOD", "OUT", "PARAMS", "TIMEOUT", "ACCESS", "DESCRIPTION"];
 
-/** An aligned table, one method a row; the last column is not padded. */
+/** An aligned table, one method a row; the last column is not padded. Every cell is escaped: the server wrote it. */
 export function methodTable(methods: readonly MethodDescription[]): string {
   if (methods.length === 0) return "no methods";
-  const rows = methods.map((m) => [
-    m.name,
-    m.out,
-    m.params === undefined ? "-" : schemaSummary(m.params),
-    m.timeoutMs === undefined ? "-" : `${m.timeoutMs} ms`,
-    access(m),
-    m.description ?? "",
-  ]);
+  const rows = methods.map((m) =>
+    [
+      visibleValue(m.name),
+      visibleValue(m.out),
+      m.params === undefined ? "-" : visible(schemaSummary(m.params)),
+      m.timeoutMs === undefined ? "-" : `${visibleValue(m.timeoutMs)} ms`,
+      visible(access(m)),
+      m.description === undefined ? "" : visibleValue(m.description),
+    ],
+  );
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   return [HEADERS, ...rows]
     .map((cells) =>
@@ -104,6 +110,6 @@ export function methodTable(methods: readonly MethodDescription[]): string {
 
 function access(m: MethodDescription): string {
   if (m.public === true) return "public";
-  if (m.scopes !== undefined && m.scopes.length > 0) return `scopes: ${m.scopes.join(",")}`;
+  if (Array.isArray(m.scopes) && m.scopes.length > 0) return `scopes: ${m.scopes.map((s) => visibleValue(s)).join(",")}`;
   return "-";
 }

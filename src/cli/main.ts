@@ -3,7 +3,7 @@
  * only routes and turns errors into exit codes.
  */
 import "reflect-metadata";
-import { BootError, describe } from "../errors.ts";
+import { BootError, CliError, describe } from "../errors.ts";
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { UsageError } from "./args.ts";
@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     }
     // In a worker the master reports the failure; say it once.
     if (!cluster.isWorker) {
-      const text = error instanceof BootError ? `${error.code}: ${error.message}` : describe(error);
+      const text = error instanceof BootError || error instanceof CliError ? `${error.code}: ${error.message}` : describe(error);
       process.stderr.write(`forkrpc: ${text}\n`);
     }
     return 1;

@@ -5,6 +5,7 @@
  */
 import cluster from "node:cluster";
 import { loadConfig, type ConfigOverrides } from "../config.ts";
+import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
@@ -18,7 +19,8 @@ export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port 
   --port, -p     port; 0 picks a free one (default 8080)
   --workers, -w  worker processes; 0 serves in this process (default: CPU count)
   --plugins      plugin glob, relative to this folder; repeat for more
-  --pid-file     write the master's pid here (for forkrpc reload / stop)
+  --pid-file     write the master's pid here (for forkrpc reload / stop); refused while
+                 another running forkrpc master's pid is in it
   --accept       shared (default) or round-robin: how workers share the socket
   --watch        reload (safely, as SIGHUP does) when a plugin or the config changes
 
@@ -61,6 +63,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   if (config.workers === 0 && values.watch === true) {
     throw new UsageError("--watch needs at least one worker: the master reloads them");
   }
+  const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
     setLogRole("server");
     await runWorker(config, {
@@ -73,7 +76,21 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     onReady: announce,
     reloadConfig: configReloader(configPath, overrides),
     watch: values.watch === true,
+    pidFile,
   });
+}
+
+/**
+ * Claims the pid file before anything listens, so a second server started by
+ * mistake stops here instead of failing later and taking the file with it.
+ * The exit hook covers the standalone server (it exits from its drain) and
+ * any failure after this point.
+ */
+function claim(path: string | undefined): PidFile | null {
+  if (path === undefined) return null;
+  const pidFile = claimPidFile(path);
+  process.once("exit", () => pidFile.release());
+  return pidFile;
 }
 
 /** `forkrpc dev`: serve --watch. */

@@ -13,11 +13,11 @@
  * - drains everything on SIGTERM / SIGINT and exits 0.
  */
 import cluster from "node:cluster";
-import { rmSync, writeFileSync } from "node:fs";
 import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 import { describeHang } from "./hang-report.ts";
+import type { PidFile } from "./pid-file.ts";
 import { WorkerPool, type WorkerRecord } from "./pool.ts";
 import { watchForChanges } from "./watch.ts";
 
@@ -35,6 +35,8 @@ export interface PrimaryOptions {
   reloadConfig: () => Promise<ServerConfig>;
   /** Reload when a plugin file or the config file changes. */
   watch?: boolean;
+  /** The pid file the CLI claimed before starting us; released when the master finishes. */
+  pidFile?: PidFile | null;
 }
 
 /** Resolves with the master's exit code. */
@@ -104,7 +106,6 @@ class Primary {
     this.#on("SIGTTIN", () => this.#scale(+1));
     this.#on("SIGTTOU", () => this.#scale(-1));
     this.#on("SIGUSR2", () => this.#report());
-    if (this.#config.pidFile) writeFileSync(this.#config.pidFile, `${process.pid}\n`);
     for (let i = 0; i < this.#target; i++) this.#fork(this.#generation);
     this.#watchTimer = setInterval(() => this.#watch(), Math.min(this.#config.supervision.heartbeatMs, 1_000));
     if (this.#options.watch) {
@@ -362,7 +363,7 @@ class Primary {
     if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
     this.#unwatch?.();
     for (const [signal, fn] of this.#signals) process.off(signal, fn);
-    if (this.#config.pidFile) rmSync(this.#config.pidFile, { force: true });
+    this.#options.pidFile?.release();
     this.#done(this.#exitCode);
   }
 
