@@ -7,9 +7,9 @@ import { RpcClient } from "../client/index.ts";
 import { RpcError } from "../errors.ts";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visibleValue } from "./escape.ts";
-import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable } from "./target.ts";
+import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken } from "./target.ts";
 
-export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--timeout MS] [--meta JSON] [--idempotent] [--out]
+export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--meta JSON] [--idempotent] [--out]
 
 ${TARGET_USAGE}
   --timeout      ms to wait for the answer, also sent as meta.timeoutMs (default 10000; 0: none)
@@ -35,16 +35,16 @@ export async function call(argv: string[]): Promise<number> {
   if (method === undefined || method === "") throw new UsageError("call needs a method name");
   if (extra.length > 0) throw new UsageError(`call takes one params argument; quote the JSON as one word (got also "${extra[0]}")`);
   const params = paramsText === undefined ? null : jsonArg("params", paramsText);
-  const meta = metaArg(values.meta as string | undefined);
   const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT_MS;
-  const target = targetFrom(values);
+  const target = await targetFrom(values);
+  const meta = withToken(metaArg(values.meta as string | undefined), target, values.token);
 
   const why = await probe(target, timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : timeoutMs);
   if (why !== null) {
     process.stderr.write(`${unreachable(target, why)}\n`);
     return 1;
   }
-  const client = new RpcClient({ ...target, timeoutMs });
+  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
   try {
     const options = { meta, idempotent: values.idempotent === true };
     const answer = values.out === true ? await client.request(method, params, options) : await client.call(method, params, options);

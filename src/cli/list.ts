@@ -13,35 +13,32 @@ import { safeJson, visible, visibleValue } from "./escape.ts";
 import { schemaSummary } from "./schema-summary.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, type Target } from "./target.ts";
 
-export const LIST_USAGE = `forkrpc list [--host HOST] [--port N] [--timeout MS] [--json]
+export const LIST_USAGE = `forkrpc list [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--json]
 forkrpc list --local [--config FILE] [--json]
 
 ${TARGET_USAGE}
   --timeout      ms to wait for rpc.discover's answer (default 10000)
   --local        load this folder's config and plugins instead of asking a server
-  --config, -c   with --local: the config file (default: rpc.config.{ts,mts,js,mjs} here)
   --json         print rpc.discover's answer as JSON ({"methods": [...]}) instead of a table`;
 
 const LIST_FLAGS = {
   ...TARGET_FLAGS,
   timeout: { type: "string" },
   local: { type: "boolean" },
-  config: { type: "string", short: "c" },
   json: { type: "boolean" },
 } as const;
 
 export async function list(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, LIST_FLAGS);
-  if (values.local === true && (values.host !== undefined || values.port !== undefined)) {
-    throw new UsageError("--local reads the plugins here; it takes no --host or --port");
+  if (values.local === true && (values.host !== undefined || values.port !== undefined || values.token !== undefined)) {
+    throw new UsageError("--local reads the plugins here; it takes no --host, --port or --token");
   }
-  if (values.local !== true && values.config !== undefined) throw new UsageError("--config goes with --local");
   let methods: MethodDescription[];
   if (values.local === true) {
     methods = await localMethods(values.config as string | undefined);
   } else {
     const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 1, 2 ** 31 - 1) ?? 10_000;
-    const found = await remoteMethods(targetFrom(values), timeoutMs);
+    const found = await remoteMethods(await targetFrom(values), timeoutMs);
     if (typeof found === "string") {
       process.stderr.write(`${found}\n`);
       return 1;
@@ -63,9 +60,11 @@ async function localMethods(configPath: string | undefined): Promise<MethodDescr
 async function remoteMethods(target: Target, timeoutMs: number): Promise<MethodDescription[] | string> {
   const why = await probe(target, timeoutMs);
   if (why !== null) return unreachable(target, why);
-  const client = new RpcClient({ ...target, timeoutMs });
+  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
   try {
-    const answer = (await client.call("rpc.discover")) as { methods?: unknown } | null;
+    // rpc.discover is public by default; a token is sent anyway, for apps that made it private.
+    const meta = target.token === undefined ? undefined : { token: target.token };
+    const answer = (await client.call("rpc.discover", null, { meta })) as { methods?: unknown } | null;
     if (!Array.isArray(answer?.methods)) return "forkrpc: rpc.discover answered without a methods list";
     if (!answer.methods.every((m) => typeof m === "object" && m !== null && !Array.isArray(m))) {
       return "forkrpc: rpc.discover answered with a methods list whose entries are not all objects";
