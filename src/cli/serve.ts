@@ -11,6 +11,7 @@ import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
 import { pluginMethodCount } from "../plugins/introspection.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
+import { bootHint } from "./hints.ts";
 
 export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...] [--pid-file FILE]
 
@@ -49,8 +50,18 @@ export function overridesFrom(values: Record<string, unknown>): ConfigOverrides 
   };
 }
 
-export async function serve(argv: string[]): Promise<number | undefined> {
+export function serve(argv: string[]): Promise<number | undefined> {
+  return start(argv, "serve");
+}
+
+/** `forkrpc dev`: serve --watch. */
+export function dev(argv: string[]): Promise<number | undefined> {
+  return start(argv, "dev");
+}
+
+async function start(argv: string[], command: "serve" | "dev"): Promise<number | undefined> {
   const { values } = parseFlags(argv, SERVE_FLAGS);
+  if (command === "dev") values.watch = true;
   const overrides = overridesFrom(values);
   const configPath = values.config as string | undefined;
   const config = await loadConfig(configPath, overrides);
@@ -60,9 +71,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     await runWorker(config);
     return undefined;
   }
-  if (config.workers === 0 && values.watch === true) {
-    throw new UsageError("--watch needs at least one worker: the master reloads them");
-  }
+  if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
     setLogRole("server");
@@ -76,6 +85,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     onReady: announce,
     reloadConfig: configReloader(configPath, overrides),
     watch: values.watch === true,
+    hint: bootHint,
     pidFile,
   });
 }
@@ -93,9 +103,12 @@ function claim(path: string | undefined): PidFile | null {
   return pidFile;
 }
 
-/** `forkrpc dev`: serve --watch. */
-export function dev(argv: string[]): Promise<number | undefined> {
-  return serve([...argv, "--watch"]);
+/** Reloading needs workers: said in the words the user typed (dev, or serve --watch; the flag, or the config). */
+function noWorkersToReload(command: "serve" | "dev", fromFlag: boolean, configFile: string | undefined): string {
+  const what = command === "dev" ? "forkrpc dev reloads workers when files change" : "--watch reloads workers when files change";
+  const where = fromFlag ? "--workers 0 serves in one process with none" : `workers: 0 in ${configFile ?? "the config"} serves in one process with none`;
+  const fix = command === "dev" ? "give --workers 1 or more, or run forkrpc serve --workers 0 (no reloading)" : "give --workers 1 or more, or drop --watch";
+  return `${what}, and ${where}: ${fix}`;
 }
 
 function announce(info: ReadyInfo): void {

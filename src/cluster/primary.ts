@@ -35,6 +35,8 @@ export interface PrimaryOptions {
   reloadConfig: () => Promise<ServerConfig>;
   /** Reload when a plugin file or the config file changes. */
   watch?: boolean;
+  /** What to do about a worker's boot error (the CLI's hints), logged after it. */
+  hint?: (code: string, message: string) => string | undefined;
   /** The pid file the CLI claimed before starting us; released when the master finishes. */
   pidFile?: PidFile | null;
 }
@@ -82,6 +84,7 @@ class Primary {
   #watchTimer: NodeJS.Timeout | null = null;
   readonly #signals: Array<[NodeJS.Signals, () => void]> = [];
   #unwatch: (() => void) | null = null;
+  readonly #hinted = new Set<string>();
 
   constructor(config: ServerConfig, options: PrimaryOptions, done: (code: number) => void) {
     this.#config = config;
@@ -188,6 +191,13 @@ class Primary {
     record.lastError = why;
     if (this.#stopping) return;
     log.error(`worker ${record.pid} failed to boot: ${why}`);
+    const coded = /^([A-Z_]+): ([^]*)$/.exec(why);
+    const hint = coded === null ? undefined : this.#options.hint?.(coded[1] as string, coded[2] as string);
+    if (hint !== undefined && !this.#hinted.has(hint)) {
+      // Every worker fails the same way (all of them try the port): say it once.
+      this.#hinted.add(hint);
+      log.error(`hint: ${hint}`);
+    }
     if (!this.#announced) {
       this.#stop("a worker failed to boot", 1);
     } else if (this.#reloading !== null && record.generation === this.#reloading.generation) {
