@@ -102,12 +102,10 @@ test("forkrpc call: a hostile result and a hostile error are escaped, the result
 });
 
 test("forkrpc bench: hostile error codes in the summary are escaped, text and --json", { timeout: 60_000 }, async () => {
-  // The first answer is fine (a probe may look at it); every later one is an error with a hostile code.
-  let answered = 0;
+  // The call before the load (RpcClient: it has an id) is answered; every request of the load (no ids) gets a hostile error.
   const raw = await RawServer.start((conn, req) => {
-    answered++;
-    if (answered === 1) conn.send({ out: "ping", result: "hello", id: req.id });
-    else conn.send({ out: "error", result: { code: `E${EVIL}`, message: `m${EVIL}` }, ...(req.id === undefined ? {} : { id: req.id }) });
+    if (req.id !== undefined) conn.send({ out: "ping", result: "hello", id: req.id });
+    else conn.send({ out: "error", result: { code: `E${EVIL}`, message: `m${EVIL}` } });
   });
   try {
     for (const format of [[], ["--json"]]) {
@@ -118,6 +116,19 @@ test("forkrpc bench: hostile error codes in the summary are escaped, text and --
       if (format.length === 0) assert.match(r.stdout, /errors +[\d,]+ \(Ea\\x1b\]0;pwned\\x07b/);
       else assert.ok((JSON.parse(r.stdout) as { errorsByCode: Record<string, number> }).errorsByCode[`E${EVIL}`]! > 0);
     }
+  } finally {
+    await raw.close();
+  }
+});
+
+test("forkrpc bench: a hostile error to the call before the load is escaped", async () => {
+  const raw = await RawServer.start((conn, req) => conn.send({ out: "error", result: { code: `E${EVIL}`, message: `m${EVIL}` }, id: req.id }));
+  try {
+    const r = await runCli(["bench", "--port", String(raw.port), "--duration", "1"], { timeoutMs: 30_000 });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assertClean(r.stderr.replaceAll("\n", ""), "bench's stderr");
+    assert.match(r.stderr, /^forkrpc: Ea\\x1b\]0;pwned\\x07b.*: ma\\x1b\]0;pwned/);
   } finally {
     await raw.close();
   }
