@@ -72,9 +72,9 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
     return undefined;
   }
   if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
+  if (config.workers === 0) setLogRole("server");
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
-    setLogRole("server");
     await runWorker(config, {
       onReady: ({ address, registry }) =>
         announce({ host: address.address, port: address.port, workers: 0, methods: pluginMethodCount(registry.methods) }),
