@@ -73,6 +73,8 @@ export const BOOT_CODES = {
   INJECTION_FAILED: "constructing a handler or one of its services threw",
   HOOK_FAILED: "an onWorkerStart() hook threw or outran supervision.hookTimeoutMs",
   LISTEN_FAILED: "the listening socket could not be opened",
+  PID_FILE_IN_USE: "the pid file names a running forkrpc master other than this one",
+  PID_FILE_UNWRITABLE: "the pid file cannot be written (or read) where the config or --pid-file puts it",
   WORKER_FAILED: "a worker could not start for another reason (an unexpected error during boot, or it exited before it was ready)",
 } as const;
 
@@ -83,6 +85,27 @@ export class BootError extends Error {
   constructor(code: BootCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "BootError";
+    this.code = code;
+  }
+}
+
+/**
+ * Why a command of the CLI that talks to a running server refused to act.
+ * Each code is documented in docs/errors.md.
+ */
+export const CLI_CODES = {
+  SERVER_NOT_RUNNING: "reload/stop: the pid file is missing, or names a process that has exited",
+  PID_FILE_INVALID: "reload/stop: the pid file does not hold a pid",
+  PID_NOT_A_MASTER: "reload/stop: the pid file names a live process that is not a forkrpc master, so it is not signalled",
+} as const;
+
+export type CliCode = keyof typeof CLI_CODES;
+
+export class CliError extends Error {
+  readonly code: CliCode;
+  constructor(code: CliCode, message: string) {
+    super(message);
+    this.name = "CliError";
     this.code = code;
   }
 }

@@ -4,6 +4,10 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, resolveConfig, SUPERVISION_DEFAULTS, validateConfig } from "../src/config.ts";
+import { connectionsFor, descriptorLimit } from "../src/descriptor-limit.ts";
+
+/** The hardening limits, set away from their defaults. */
+const NEW_LIMITS = { maxConnections: 7, idleTimeoutMs: 60_000, maxWriteBufferBytes: 4096, writeTimeoutMs: 0 };
 
 let dir: string;
 before(async () => {
@@ -48,6 +52,10 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
       maxPipelined: 1024,
       maxInflightPerConnection: 0,
       maxInflightPerWorker: 0,
+      maxConnections: connectionsFor(descriptorLimit()),
+      idleTimeoutMs: 0,
+      maxWriteBufferBytes: 524288,
+      writeTimeoutMs: 30000,
     },
     shutdown: { graceMs: 30000, goawayLingerMs: 1000, quietMs: 100 },
     accept: "shared",
@@ -97,7 +105,7 @@ test("values from the file win over the defaults", () => {
       port: 0,
       workers: 0,
       plugins: ["handlers/*.ts"],
-      limits: { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3, maxInflightPerConnection: 0, maxInflightPerWorker: 0 },
+      limits: { ...NEW_LIMITS, maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3, maxInflightPerConnection: 0, maxInflightPerWorker: 0 },
       shutdown: { graceMs: 0, goawayLingerMs: 5, quietMs: 7 },
     },
     "test",
@@ -107,7 +115,7 @@ test("values from the file win over the defaults", () => {
   assert.equal(config.port, 0);
   assert.equal(config.workers, 0);
   assert.deepEqual(config.plugins, ["handlers/*.ts"]);
-  assert.deepEqual(config.limits, { maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3, maxInflightPerConnection: 0, maxInflightPerWorker: 0 });
+  assert.deepEqual(config.limits, { ...NEW_LIMITS, maxFrameBytes: 1024, readTimeoutMs: 50, maxJsonDepth: 10, maxPipelined: 3, maxInflightPerConnection: 0, maxInflightPerWorker: 0 });
   assert.deepEqual(config.shutdown, { graceMs: 0, goawayLingerMs: 5, quietMs: 7 });
   assert.equal(config.configFile, "/app/rpc.config.ts");
 });
@@ -121,6 +129,10 @@ test("a partial limits block keeps the other defaults", () => {
     maxPipelined: 1024,
     maxInflightPerConnection: 0,
     maxInflightPerWorker: 0,
+    maxConnections: connectionsFor(descriptorLimit()),
+    idleTimeoutMs: 0,
+    maxWriteBufferBytes: 524288,
+    writeTimeoutMs: 30000,
   });
 });
 

@@ -10,12 +10,14 @@ import { writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
 import { ID_BASE, MAX_PIPELINE, type FromWorker, type LoadResult, type LoadSettings, type ToWorker } from "./bench/messages.ts";
+import { safeJson } from "./escape.ts";
 import { htmlReport } from "./bench/report.ts";
 import { formatSummary, int, summarize, type RunSettings } from "./bench/summary.ts";
-import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable } from "./target.ts";
+import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Target } from "./target.ts";
+import { preflight } from "./bench/preflight.ts";
 import { encodeRequest } from "../protocol/client-envelope.ts";
 
-export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--connections C] [--pipeline D] [--duration S]
+export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--connections C] [--pipeline D] [--duration S]
               [--method M] [--params JSON] [--meta JSON] [--ids] [--threads T]
               [--json] [--report FILE.html] [--progress]
 
@@ -49,6 +51,12 @@ const BENCH_FLAGS = {
 
 /** How long opening the connections may take, per connection. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * How long the call before the load may take to answer. A slower first
+ * answer does not stop the run (it is counted as DEADLINE_EXCEEDED, a load
+ * error); this only bounds the wait before a run against a server that never answers.
+ */
+const PREFLIGHT_ANSWER_MS = 1_000;
 /** How long past the end a thread may take to report before it is cut off. */
 const REPORT_GRACE_MS = 5_000;
 
@@ -57,13 +65,18 @@ const WORKER_URL = new URL(`./bench/worker${import.meta.url.slice(import.meta.ur
 
 export async function bench(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, BENCH_FLAGS);
-  const { run, texts } = settingsFrom(values);
+  const { run, texts, target, probeCall } = await settingsFrom(values);
+  const refused = await preflight(target, run.method, probeCall.params, probeCall.meta, { connectMs: CONNECT_TIMEOUT_MS, answerMs: PREFLIGHT_ANSWER_MS });
+  if (refused !== null) {
+    process.stderr.write(`${refused}\n`);
+    return 1;
+  }
   const progress = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * 2 * run.threads);
   const threads = startThreads(run, texts, progress);
   try {
     const failure = await connected(threads);
     if (failure !== null) {
-      process.stderr.write(`${unreachable(run, failure)}\n`);
+      process.stderr.write(`${unreachable(target, failure)}\n`);
       return 1;
     }
     const cpuBefore = process.cpuUsage();
@@ -74,7 +87,7 @@ export async function bench(argv: string[]): Promise<number> {
     const wallMs = performance.timeOrigin + performance.now() - startedAt;
     const cpu = process.cpuUsage(cpuBefore);
     const { summary, histogram } = summarize(run, results, { startedAt, cpuUs: cpu.user + cpu.system, wallMs });
-    process.stdout.write(values.json === true ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+    process.stdout.write(values.json === true ? `${safeJson(summary, 2)}\n` : `${formatSummary(summary)}\n`);
     if (values.report !== undefined) {
       writeFileSync(values.report as string, htmlReport(summary, histogram));
       process.stderr.write(`wrote ${values.report as string}\n`);
@@ -86,16 +99,25 @@ export async function bench(argv: string[]): Promise<number> {
   }
 }
 
-function settingsFrom(values: Record<string, unknown>): { run: RunSettings; texts: string[] } {
-  const target = targetFrom(values);
+interface Settings {
+  run: RunSettings;
+  texts: string[];
+  target: Target;
+  /** What the preflight call sends. */
+  probeCall: { params: unknown; meta: Record<string, unknown> | undefined };
+}
+
+async function settingsFrom(values: Record<string, unknown>): Promise<Settings> {
+  const target = await targetFrom(values);
   const connections = intFlag("connections", values.connections as string | undefined, 1, 10_000) ?? 32;
   const pipeline = intFlag("pipeline", values.pipeline as string | undefined, 1, MAX_PIPELINE) ?? 32;
   const durationS = intFlag("duration", values.duration as string | undefined, 1, 3600) ?? 10;
   const threads = Math.min(intFlag("threads", values.threads as string | undefined, 1, 64) ?? 1, connections);
   const method = (values.method as string | undefined) ?? "ping";
   if (method === "") throw new UsageError("--method must not be empty");
-  const paramsJson = JSON.stringify(values.params === undefined ? "hello" : jsonArg("--params", values.params as string));
-  const meta = metaArg(values.meta as string | undefined);
+  const params = values.params === undefined ? "hello" : jsonArg("--params", values.params as string);
+  const paramsJson = JSON.stringify(params);
+  const meta = withToken(metaArg(values.meta as string | undefined), target, values.token);
   const ids = values.ids === true;
   const methodJson = JSON.stringify(method);
   const metaJson = meta === undefined ? undefined : JSON.stringify(meta);
@@ -103,7 +125,8 @@ function settingsFrom(values: Record<string, unknown>): { run: RunSettings; text
     ? Array.from({ length: pipeline }, (_, i) => encodeRequest(methodJson, paramsJson, ID_BASE + i, metaJson))
     : [encodeRequest(methodJson, paramsJson, undefined, metaJson)];
   const run: RunSettings = {
-    ...target,
+    host: target.host,
+    port: target.port,
     method,
     params: paramsJson,
     meta: meta !== undefined,
@@ -114,7 +137,7 @@ function settingsFrom(values: Record<string, unknown>): { run: RunSettings; text
     durationS,
     requestBytes: 4 + Buffer.byteLength(texts[0] as string),
   };
-  return { run, texts };
+  return { run, texts, target, probeCall: { params, meta } };
 }
 
 interface LoadThread {

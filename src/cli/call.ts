@@ -6,9 +6,10 @@
 import { RpcClient } from "../client/index.ts";
 import { RpcError } from "../errors.ts";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
-import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable } from "./target.ts";
+import { safeJson, visibleValue } from "./escape.ts";
+import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken } from "./target.ts";
 
-export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--timeout MS] [--meta JSON] [--idempotent] [--out]
+export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--meta JSON] [--idempotent] [--out]
 
 ${TARGET_USAGE}
   --timeout      ms to wait for the answer, also sent as meta.timeoutMs (default 10000; 0: none)
@@ -34,25 +35,25 @@ export async function call(argv: string[]): Promise<number> {
   if (method === undefined || method === "") throw new UsageError("call needs a method name");
   if (extra.length > 0) throw new UsageError(`call takes one params argument; quote the JSON as one word (got also "${extra[0]}")`);
   const params = paramsText === undefined ? null : jsonArg("params", paramsText);
-  const meta = metaArg(values.meta as string | undefined);
   const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT_MS;
-  const target = targetFrom(values);
+  const target = await targetFrom(values);
+  const meta = withToken(metaArg(values.meta as string | undefined), target, values.token);
 
   const why = await probe(target, timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : timeoutMs);
   if (why !== null) {
     process.stderr.write(`${unreachable(target, why)}\n`);
     return 1;
   }
-  const client = new RpcClient({ ...target, timeoutMs });
+  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
   try {
     const options = { meta, idempotent: values.idempotent === true };
     const answer = values.out === true ? await client.request(method, params, options) : await client.call(method, params, options);
-    process.stdout.write(`${JSON.stringify(answer, null, 2) ?? "null"}\n`);
+    process.stdout.write(`${safeJson(answer, 2) ?? "null"}\n`);
     return 0;
   } catch (error) {
     if (!RpcError.is(error)) throw error;
-    process.stderr.write(`${error.code}: ${error.message}\n`);
-    if (error.data !== undefined) process.stderr.write(`${JSON.stringify(error.data, null, 2)}\n`);
+    process.stderr.write(`${visibleValue(error.code)}: ${visibleValue(error.message)}\n`);
+    if (error.data !== undefined) process.stderr.write(`${safeJson(error.data, 2)}\n`);
     return 1;
   } finally {
     await client.close();

@@ -3,10 +3,11 @@
  * only routes and turns errors into exit codes.
  */
 import "reflect-metadata";
-import { BootError, describe } from "../errors.ts";
+import { BootError, CliError, describe } from "../errors.ts";
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { UsageError } from "./args.ts";
+import { bootHint } from "./hints.ts";
 import { bench, BENCH_USAGE } from "./bench.ts";
 import { call, CALL_USAGE } from "./call.ts";
 import { list, LIST_USAGE } from "./list.ts";
@@ -89,8 +90,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
     }
     // In a worker the master reports the failure; say it once.
     if (!cluster.isWorker) {
-      const text = error instanceof BootError ? `${error.code}: ${error.message}` : describe(error);
-      process.stderr.write(`forkrpc: ${text}\n`);
+      const text = error instanceof BootError || error instanceof CliError ? `${error.code}: ${error.message}` : describe(error);
+      const hint = error instanceof BootError ? bootHint(error.code, error.message) : undefined;
+      process.stderr.write(`forkrpc: ${text}\n${hint === undefined ? "" : `  hint: ${hint}\n`}`);
     }
     return 1;
   }

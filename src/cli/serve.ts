@@ -5,11 +5,13 @@
  */
 import cluster from "node:cluster";
 import { loadConfig, type ConfigOverrides } from "../config.ts";
+import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
 import { pluginMethodCount } from "../plugins/introspection.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
+import { bootHint } from "./hints.ts";
 
 export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...] [--pid-file FILE]
 
@@ -18,7 +20,8 @@ export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port 
   --port, -p     port; 0 picks a free one (default 8080)
   --workers, -w  worker processes; 0 serves in this process (default: CPU count)
   --plugins      plugin glob, relative to this folder; repeat for more
-  --pid-file     write the master's pid here (for forkrpc reload / stop)
+  --pid-file     write the master's pid here (for forkrpc reload / stop); refused while
+                 another running forkrpc master's pid is in it
   --accept       shared (default) or round-robin: how workers share the socket
   --watch        reload (safely, as SIGHUP does) when a plugin or the config changes
 
@@ -47,8 +50,18 @@ export function overridesFrom(values: Record<string, unknown>): ConfigOverrides 
   };
 }
 
-export async function serve(argv: string[]): Promise<number | undefined> {
+export function serve(argv: string[]): Promise<number | undefined> {
+  return start(argv, "serve");
+}
+
+/** `forkrpc dev`: serve --watch. */
+export function dev(argv: string[]): Promise<number | undefined> {
+  return start(argv, "dev");
+}
+
+async function start(argv: string[], command: "serve" | "dev"): Promise<number | undefined> {
   const { values } = parseFlags(argv, SERVE_FLAGS);
+  if (command === "dev") values.watch = true;
   const overrides = overridesFrom(values);
   const configPath = values.config as string | undefined;
   const config = await loadConfig(configPath, overrides);
@@ -58,11 +71,10 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     await runWorker(config);
     return undefined;
   }
-  if (config.workers === 0 && values.watch === true) {
-    throw new UsageError("--watch needs at least one worker: the master reloads them");
-  }
+  if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
+  if (config.workers === 0) setLogRole("server");
+  const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
-    setLogRole("server");
     await runWorker(config, {
       onReady: ({ address, registry }) =>
         announce({ host: address.address, port: address.port, workers: 0, methods: pluginMethodCount(registry.methods) }),
@@ -73,12 +85,30 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     onReady: announce,
     reloadConfig: configReloader(configPath, overrides),
     watch: values.watch === true,
+    hint: bootHint,
+    pidFile,
   });
 }
 
-/** `forkrpc dev`: serve --watch. */
-export function dev(argv: string[]): Promise<number | undefined> {
-  return serve([...argv, "--watch"]);
+/**
+ * Claims the pid file before anything listens, so a second server started by
+ * mistake stops here instead of failing later and taking the file with it.
+ * The exit hook covers the standalone server (it exits from its drain) and
+ * any failure after this point.
+ */
+function claim(path: string | undefined): PidFile | null {
+  if (path === undefined) return null;
+  const pidFile = claimPidFile(path);
+  process.once("exit", () => pidFile.release());
+  return pidFile;
+}
+
+/** Reloading needs workers: said in the words the user typed (dev, or serve --watch; the flag, or the config). */
+function noWorkersToReload(command: "serve" | "dev", fromFlag: boolean, configFile: string | undefined): string {
+  const what = command === "dev" ? "forkrpc dev reloads workers when files change" : "--watch reloads workers when files change";
+  const where = fromFlag ? "--workers 0 serves in one process with none" : `workers: 0 in ${configFile ?? "the config"} serves in one process with none`;
+  const fix = command === "dev" ? "give --workers 1 or more, or run forkrpc serve --workers 0 (no reloading)" : "give --workers 1 or more, or drop --watch";
+  return `${what}, and ${where}: ${fix}`;
 }
 
 function announce(info: ReadyInfo): void {

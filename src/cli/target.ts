@@ -1,36 +1,100 @@
 /**
- * The server a client command talks to: --host and --port, and a quick
- * check that something listens there, so that a stopped server is reported
- * at once and plainly instead of as a timeout.
+ * The server a client command talks to, and the token it shows: --host,
+ * --port and --token first, then FORKRPC_TOKEN, then the folder's config
+ * (rpc.config.*, or --config FILE), then 127.0.0.1:8080. And a quick check
+ * that something listens there, so that a stopped server is reported at
+ * once and plainly instead of as a timeout.
  */
 import { connect } from "node:net";
-import { intFlag } from "./args.ts";
+import { loadConfig, type ServerConfig } from "../config.ts";
+import { intFlag, UsageError } from "./args.ts";
 
 export const TARGET_FLAGS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
+  config: { type: "string", short: "c" },
+  token: { type: "string" },
 } as const;
 
-export const TARGET_USAGE = `  --host         server address (default 127.0.0.1)
-  --port, -p     server port (default 8080)`;
+export const TARGET_USAGE = `  --host         server address (default: the config's host, else 127.0.0.1)
+  --port, -p     server port (default: the config's port, else 8080)
+  --config, -c   the config to read host, port and token from (default: rpc.config.* here)
+  --token        auth token, sent as meta.token (default: $FORKRPC_TOKEN, else the config's first token)`;
+
+export const TOKEN_ENV = "FORKRPC_TOKEN";
 
 export interface Target {
   readonly host: string;
   readonly port: number;
+  /** Where the port came from, for messages: "", or " (port from /app/rpc.config.ts)". */
+  readonly from?: string;
+  /** The token to send as meta.token, if any. */
+  readonly token?: string;
 }
 
-export function targetFrom(values: { host?: unknown; port?: unknown }): Target {
-  return {
-    host: (values.host as string | undefined) ?? "127.0.0.1",
-    port: intFlag("port", values.port as string | undefined, 1, 65535) ?? 8080,
-  };
+/**
+ * Reads the config when no --port says where to go (or --config names one):
+ * a server started in this folder listens where its config says. The
+ * config's token is only sent to the config's own host, never to a --host
+ * given by hand.
+ */
+export async function targetFrom(values: { host?: unknown; port?: unknown; config?: unknown; token?: unknown }): Promise<Target> {
+  const flagHost = values.host as string | undefined;
+  const flagPort = intFlag("port", values.port as string | undefined, 1, 65535);
+  const configPath = values.config as string | undefined;
+  let config: ServerConfig | undefined;
+  // Importing a config costs a compile (~0.3 s): with --port given, only --config asks for it.
+  if (configPath !== undefined || flagPort === undefined) config = await loadConfig(configPath);
+  const host = flagHost ?? connectable(config?.host ?? "127.0.0.1");
+  const port = flagPort ?? config?.port ?? 8080;
+  if (port === 0) {
+    throw new UsageError(`the config (${config?.configFile ?? "rpc.config"}) says port 0, a free port picked at each start: pass --port with the port in the server's ready line`);
+  }
+  const file = config?.configFile;
+  // The port is what a user expects to have given; say so when the config chose it.
+  const from = file !== undefined && flagPort === undefined ? ` (port from ${file})` : "";
+  const explicit = (values.token as string | undefined) ?? nonEmpty(process.env[TOKEN_ENV]);
+  if (explicit === "") throw new UsageError("--token must not be empty");
+  const token = explicit ?? (flagHost === undefined ? configToken(config) : undefined);
+  return { host, port, from, ...(token === undefined ? {} : { token }) };
+}
+
+/** A server listening on every address is reached on the loopback one. */
+function connectable(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::" || host === "[::]") return "::1";
+  return host;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text === "" ? undefined : text;
+}
+
+/** The config's auth token: the first of a list, or the first with every scope ("*"), else the first. */
+function configToken(config: ServerConfig | undefined): string | undefined {
+  const tokens = config?.auth?.tokens;
+  if (tokens === undefined) return undefined;
+  if (Array.isArray(tokens)) return tokens[0] as string | undefined;
+  const entries = Object.entries(tokens as Record<string, { scopes?: readonly string[] }>);
+  const all = entries.find(([, p]) => Array.isArray(p?.scopes) && p.scopes.includes("*"));
+  return (all ?? entries[0])?.[0];
+}
+
+/** The meta to send: --meta's object with the target's token, unless --meta carries its own. */
+export function withToken(meta: Record<string, unknown> | undefined, target: Target, tokenFlag: unknown): Record<string, unknown> | undefined {
+  if (meta !== undefined && Object.hasOwn(meta, "token")) {
+    if (tokenFlag !== undefined) throw new UsageError("give the token once: --token, or \"token\" in --meta");
+    return meta;
+  }
+  if (target.token === undefined) return meta;
+  return { ...meta, token: target.token };
 }
 
 /** What to tell a user whose server cannot be reached. */
 export function unreachable(target: Target, why: string): string {
   const host = target.host.includes(":") ? `[${target.host}]` : target.host;
   const hint = /ECONNREFUSED/.test(why) ? ": nothing listens there (is the server running? forkrpc serve)" : `: ${why}`;
-  return `forkrpc: cannot connect to ${host}:${target.port}${hint}`;
+  return `forkrpc: cannot connect to ${host}:${target.port}${target.from ?? ""}${hint}`;
 }
 
 /**

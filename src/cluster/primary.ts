@@ -13,11 +13,11 @@
  * - drains everything on SIGTERM / SIGINT and exits 0.
  */
 import cluster from "node:cluster";
-import { rmSync, writeFileSync } from "node:fs";
 import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 import { describeHang } from "./hang-report.ts";
+import type { PidFile } from "./pid-file.ts";
 import { WorkerPool, type WorkerRecord } from "./pool.ts";
 import { watchForChanges } from "./watch.ts";
 
@@ -35,6 +35,10 @@ export interface PrimaryOptions {
   reloadConfig: () => Promise<ServerConfig>;
   /** Reload when a plugin file or the config file changes. */
   watch?: boolean;
+  /** What to do about a worker's boot error (the CLI's hints), logged after it. */
+  hint?: (code: string, message: string) => string | undefined;
+  /** The pid file the CLI claimed before starting us; released when the master finishes. */
+  pidFile?: PidFile | null;
 }
 
 /** Resolves with the master's exit code. */
@@ -80,6 +84,7 @@ class Primary {
   #watchTimer: NodeJS.Timeout | null = null;
   readonly #signals: Array<[NodeJS.Signals, () => void]> = [];
   #unwatch: (() => void) | null = null;
+  readonly #hinted = new Set<string>();
 
   constructor(config: ServerConfig, options: PrimaryOptions, done: (code: number) => void) {
     this.#config = config;
@@ -104,7 +109,6 @@ class Primary {
     this.#on("SIGTTIN", () => this.#scale(+1));
     this.#on("SIGTTOU", () => this.#scale(-1));
     this.#on("SIGUSR2", () => this.#report());
-    if (this.#config.pidFile) writeFileSync(this.#config.pidFile, `${process.pid}\n`);
     for (let i = 0; i < this.#target; i++) this.#fork(this.#generation);
     this.#watchTimer = setInterval(() => this.#watch(), Math.min(this.#config.supervision.heartbeatMs, 1_000));
     if (this.#options.watch) {
@@ -187,6 +191,13 @@ class Primary {
     record.lastError = why;
     if (this.#stopping) return;
     log.error(`worker ${record.pid} failed to boot: ${why}`);
+    const coded = /^([A-Z_]+): ([^]*)$/.exec(why);
+    const hint = coded === null ? undefined : this.#options.hint?.(coded[1] as string, coded[2] as string);
+    if (hint !== undefined && !this.#hinted.has(hint)) {
+      // Every worker fails the same way (all of them try the port): say it once.
+      this.#hinted.add(hint);
+      log.error(`hint: ${hint}`);
+    }
     if (!this.#announced) {
       this.#stop("a worker failed to boot", 1);
     } else if (this.#reloading !== null && record.generation === this.#reloading.generation) {
@@ -362,7 +373,7 @@ class Primary {
     if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
     this.#unwatch?.();
     for (const [signal, fn] of this.#signals) process.off(signal, fn);
-    if (this.#config.pidFile) rmSync(this.#config.pidFile, { force: true });
+    this.#options.pidFile?.release();
     this.#done(this.#exitCode);
   }
 

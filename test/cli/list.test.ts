@@ -61,17 +61,17 @@ test("no server: a clear message, exit 1; --local with --port is a usage error",
   assert.equal(both.code, 2);
 });
 
-test("a server with auth on: rpc.discover needs --meta with a token (issue 10)", async () => {
+test("a server with auth on: rpc.discover needs a token, given with --token (issue 10)", async () => {
   const authed = await serve({ args: ["--config", "test/fixtures/introspection/auth.config.ts"], timeoutMs: 60_000 });
   try {
     const refused = await runCli(["list", "--port", String(authed.port)]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /UNAUTHENTICATED: .*--meta '\{"token":"\.\.\."\}'/);
+    assert.match(refused.stderr, /UNAUTHENTICATED: .*--token T or FORKRPC_TOKEN/);
     assert.equal(refused.stdout, "");
-    const listed = await runCli(["list", "--port", String(authed.port), "--meta", '{"token":"t-admin"}']);
+    const listed = await runCli(["list", "--port", String(authed.port), "--token", "t-admin"]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^admin\.secret +admin\.secret +- +- +scopes: admin /m);
-    assert.equal((await runCli(["list", "--local", "--meta", "{}"])).code, 2, "--local takes no --meta");
+    assert.equal((await runCli(["list", "--local", "--token", "x"])).code, 2, "--local takes no --token");
   } finally {
     await authed.stop();
   }

@@ -3,6 +3,7 @@
  * `--json` prints, field for field), and its text form.
  */
 import os from "node:os";
+import { visible } from "../escape.ts";
 import { Histogram } from "./histogram.ts";
 import type { LoadResult } from "./messages.ts";
 
@@ -128,7 +129,7 @@ export function formatSummary(s: BenchSummary): string {
     `  latency    p50 ${duration(l.p50)}   p90 ${duration(l.p90)}   p99 ${duration(l.p99)}   p99.9 ${duration(l.p999)}   max ${duration(l.max)}   (mean ${duration(l.mean)})`,
     `  errors     ${errorsText(s)}`,
   ];
-  if (s.connectionsLost > 0) lines.push(`  lost       ${plural(s.connectionsLost, "connection")} (${s.lostReasons.join("; ")})`);
+  if (s.connectionsLost > 0) lines.push(`  lost       ${plural(s.connectionsLost, "connection")} (${s.lostReasons.map(visible).join("; ")})`);
   if (s.goaways > 0) lines.push(`  goaway     ${plural(s.goaways, "connection")} told the server is going away`);
   if (s.threadsMissing > 0) lines.push(`  missing    ${plural(s.threadsMissing, "thread")} did not report; their counts are not included`);
   if (o.ids && (s.errorsByCode.BAD_RESPONSE ?? 0) > 0) lines.push("  note       BAD_RESPONSE with --ids: answers that carry none of the ids sent (does the server echo ids?)");
@@ -141,7 +142,7 @@ export function errorsText(s: BenchSummary): string {
   if (s.errors === 0) return "none";
   const codes = Object.entries(s.errorsByCode)
     .sort((a, b) => b[1] - a[1])
-    .map(([code, n]) => `${code} ${int(n)}`);
+    .map(([code, n]) => `${visible(code)} ${int(n)}`);
   return `${int(s.errors)} (${codes.join(", ")})`;
 }
 
