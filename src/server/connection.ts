@@ -1,29 +1,30 @@
 /**
  * One client connection: bytes in, frames, requests, answers, bytes out.
  *
- * Three parts, each owning its own state: the Reader (socket flow, framing,
+ * Four parts, each owning its own state: the Reader (socket flow, framing,
  * read timer, the set of reasons not to read), the Output (answers owed,
- * batched writes, what the client has not taken), and the lifecycle
+ * batched writes, what the client has not taken), the Requests (in-flight
+ * limits, dispatch, slots held until handlers settle), and the lifecycle
  * (connection-state.ts: one state, one transition function). This file wires
- * them: it turns socket and timer events into lifecycle events, runs each
- * request, and decides when to read.
+ * them: it turns socket and timer events into lifecycle events and decides
+ * when to read.
  *
  * Answers produced while handling one read, or completing in one turn of the
  * event loop, leave in a single write. Reading pauses while the client does
  * not take its answers, or owes us more than limits.maxPipelined of them.
  */
 import type { Socket } from "node:net";
-import { encodeError, encodeGoaway, isRejected, parseRequest, type RequestEnvelope } from "../protocol/envelope.ts";
+import { encodeError, encodeGoaway, isRejected, parseRequest } from "../protocol/envelope.ts";
 import { fault, type Fault } from "../protocol/codes.ts";
 import type { Registry } from "../plugins/registry.ts";
 import type { Peer } from "./context.ts";
 import type { Activity } from "./activity.ts";
-import { RequestContext, type ContextOwner } from "./request-context.ts";
-import { dispatch } from "./dispatch.ts";
+import type { RequestContext } from "./request-context.ts";
+import { Requests, type RequestsOwner } from "./requests.ts";
 import { Reader, Pause } from "./reader.ts";
 import { Output, type OutputLimits } from "./output.ts";
 import { mayClose, reads, State, transition, type Event } from "./connection-state.ts";
-import { overLimit, type InflightLimits } from "../middleware/limits.ts";
+import type { InflightLimits } from "../middleware/limits.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
 
@@ -41,14 +42,13 @@ export interface ConnectionLimits extends InflightLimits, OutputLimits {
 const CLOSE_WAIT_MS = 5_000;
 const UNAVAILABLE = fault("UNAVAILABLE", "server is going away; the request was not run");
 
-export class Connection implements ContextOwner {
+export class Connection implements RequestsOwner {
   readonly peer: Peer;
   readonly #socket: Socket;
-  readonly #methods: Registry;
   readonly #limits: ConnectionLimits;
   readonly #onClosed: (conn: Connection) => void;
-  readonly #activity: Activity;
   readonly #reader: Reader;
+  readonly #requests: Requests;
   readonly #output: Output;
   readonly #answers: Output["answers"];
   /** Contexts whose handler asked for a signal and has not answered yet. */
@@ -58,10 +58,6 @@ export class Connection implements ContextOwner {
   /** Facts about the peer: it sent an id (it understands goaway), it has stopped sending. */
   #usedIds = false;
   #clientGone = false;
-  /** Asynchronous requests not answered yet. */
-  #running = 0;
-  /** Handlers not settled yet: what the in-flight limit counts (a request answered at its deadline keeps its slot). */
-  #occupied = 0;
   /** A framing fault, answered once everything before it is answered. */
   #fatal: Fault | null = null;
   #flushQueued = false;
@@ -72,13 +68,12 @@ export class Connection implements ContextOwner {
 
   constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, activity: Activity, onClosed: (conn: Connection) => void) {
     this.#socket = socket;
-    this.#activity = activity;
-    this.#methods = methods;
     this.#limits = limits;
     this.#onClosed = onClosed;
     this.peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
     this.#output = new Output(socket, limits, this.#onStalled);
     this.#answers = this.#output.answers;
+    this.#requests = new Requests(methods, limits, activity, this.#answers, this);
     this.#reader = new Reader(socket, limits.maxFrameBytes, limits.readTimeoutMs, this.#onFrame, this.#onFault, this.#onReadTimeout);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -153,7 +148,7 @@ export class Connection implements ContextOwner {
       this.#reader.push(chunk);
       this.#flush();
     } catch (error) {
-      this.#lost(error);
+      this.lost(error);
     }
   }
 
@@ -170,61 +165,21 @@ export class Connection implements ContextOwner {
     }
     if (isRejected(req)) this.#answers.now(encodeError(req.fault, req.id), hasId);
     else if (goneAway) this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
-    else this.#run(req, hasId);
+    else this.#requests.run(req, hasId);
     return this.#output.roomLeft;
   };
 
-  #run(req: RequestEnvelope, hasId: boolean): void {
-    const full = overLimit(this.#limits, this.#occupied, this.#activity.inflight);
-    // Looked up only when full: rpc.health must answer precisely then.
-    if (full !== null && this.#methods.get(req.method)?.unlimited !== true) return this.#answers.now(encodeError(full, req.id), hasId);
-
-    const ctx = new RequestContext(req, this);
-    const activity = this.#activity;
-    const outcome = dispatch(this.#methods, req, ctx, activity);
-    if (typeof outcome === "string") {
-      ctx.done();
-      activity.served++;
-      this.#answers.now(outcome, hasId);
-      return;
-    }
-    this.#running++;
-    this.#occupied++;
-    const slot = this.#answers.expect(hasId);
-    const running = activity.begin(req.method, req.id);
-    outcome.then((text) => {
-      // A throw here would be an unhandled rejection, which ends the worker.
-      try {
-        ctx.done();
-        activity.served++;
-        this.#running--;
-        this.#answers.fill(slot, text);
-        this.#release(ctx.outliving, running);
-        if (!this.#flushQueued) {
-          this.#flushQueued = true;
-          setImmediate(this.#flushLater);
-        }
-      } catch (error) {
-        this.#lost(error);
-      }
-    }, this.#lost);
-  }
-
-  /** Frees the request's in-flight slot when its handler settles: now, or after the answer when the deadline cut it short. */
-  #release(outliving: Promise<unknown> | null, running: ReturnType<Activity["begin"]>): void {
-    const free = () => {
-      this.#occupied--;
-      this.#activity.end(running);
-    };
-    if (outliving === null) free();
-    else outliving.then(free, free);
-  }
-
   /** dispatch() never rejects and #onData never throws; if a bug made them, drop this connection, never the worker. */
-  readonly #lost = (error: unknown): void => {
+  readonly lost = (error: unknown): void => {
     log.error(`connection from ${this.peer.address}:${this.peer.port} dropped: ${describe(error)}`);
     this.#socket.destroy();
   };
+
+  answered(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setImmediate(this.#flushLater);
+  }
 
   readonly #flushLater = (): void => {
     this.#flushQueued = false;
@@ -271,7 +226,7 @@ export class Connection implements ContextOwner {
   };
 
   #closeIfIdle(): void {
-    if (this.#running > 0 || this.#answers.owed > 0 || this.#state < State.Departing || this.#state >= State.Closing) return;
+    if (this.#answers.owed > 0 || this.#state < State.Departing || this.#state >= State.Closing) return;
     if (!mayClose(this.#state, this.#state === State.Departing && this.#quietEnough())) return;
     this.#apply({ type: "idle" });
     // Whatever is still batched goes out first, then the fault, then our FIN.
@@ -310,7 +265,7 @@ export class Connection implements ContextOwner {
     if (this.#state !== State.Open) return this.#closeIfIdle();
     const idleMs = this.#limits.idleTimeoutMs;
     const quietFor = performance.now() - this.#lastActivity;
-    if (quietFor >= idleMs && this.#answers.owed === 0 && this.#running === 0) this.leave(`idle for ${idleMs} ms`);
+    if (quietFor >= idleMs && this.#answers.owed === 0) this.leave(`idle for ${idleMs} ms`);
     else this.#armTimer(Math.max(idleMs - quietFor, 1));
   };
 
