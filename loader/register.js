@@ -1,3 +1,9 @@
+// swc's errors carry a Rust stack backtrace when RUST_BACKTRACE is set (a
+// shell often sets it for other tools), burying the syntax error under
+// dozens of frames. RUST_LIB_BACKTRACE=0 wins over it for errors only:
+// a panic's backtrace is left as RUST_BACKTRACE asks.
+process.env.RUST_LIB_BACKTRACE ??= "0";
+
 // `node --import forkrpc/register app.ts`: what a process needs before any
 // TypeScript plugin or decorator runs. reflect-metadata first (decorators
 // record their metadata through it), then the TypeScript loader, then

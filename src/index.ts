@@ -24,6 +24,7 @@ export { Use, type UseEntry } from "./decorators/use.ts";
 export { Middleware, type MiddlewareOptions } from "./decorators/middleware.ts";
 export type { MiddlewareContext, MiddlewareFn, MiddlewareClass, Next } from "./middleware/types.ts";
 export type { StandardSchema, Infer } from "./middleware/validation.ts";
+export type { InputOf } from "./params-input.ts";
 export type { AuthOptions, Principal } from "./middleware/auth.ts";
 export type { AccessLogOptions } from "./middleware/access-log.ts";
 export { container, injectable, singleton, inject, injectAll, scoped, registry, Lifecycle, type DependencyContainer } from "tsyringe";

@@ -52,6 +52,7 @@ export async function newCommand(argv: string[]): Promise<number> {
   process.stdout.write(`wrote ${shown(cwd, pluginFile)}\nwrote ${shown(cwd, testFile)}\n`);
   if (!resolvable("zod", cwd)) process.stderr.write("note: the plugin imports zod, which is not installed here (npm install zod)\n");
   process.stdout.write(`try it: forkrpc serve, then forkrpc call ${name} '{"name":"ada"}'\n`);
+  process.stdout.write(`test it: node --import forkrpc/register --test ${shown(cwd, testFile)}\n`);
   return 0;
 }
 

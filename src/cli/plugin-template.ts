@@ -112,9 +112,15 @@ import { dirname, join } from "node:path";
 /** The installed forkrpc command, run with this node. */
 const FORKRPC = join(dirname(fileURLToPath(import.meta.resolve("forkrpc/package.json"))), "bin/forkrpc.js");
 
-/** Starts \`forkrpc serve\` with this plugin only, on a free port; resolves once it is ready. */
+/**
+ * Starts \`forkrpc serve\` with this plugin only, on a free port; resolves once it is ready.
+ * It runs in the plugin's folder, so the app's rpc.config.ts (its auth, middleware, port)
+ * does not apply: this tests the plugin alone. Run it with
+ * \`node --import forkrpc/register --test <this file>\`.
+ */
 async function serve(): Promise<{ port: number; stop(): Promise<void> }> {
   const proc = spawn(process.execPath, [FORKRPC, "serve", "--port", "0", "--workers", "0", "--plugins", PLUGIN], {
+    cwd: dirname(PLUGIN),
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = once(proc, "exit");

@@ -7,6 +7,7 @@ import cluster from "node:cluster";
 import { loadConfig, type ConfigOverrides } from "../config.ts";
 import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
+import { serviceManager } from "../cluster/notify.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
 import { pluginMethodCount } from "../plugins/introspection.ts";
@@ -114,7 +115,10 @@ function noWorkersToReload(command: "serve" | "dev", fromFlag: boolean, configFi
 function announce(info: ReadyInfo): void {
   const host = info.host.includes(":") ? `[${info.host}]` : info.host;
   const who = info.workers === 0 ? "in one process" : `with ${plural(info.workers, "worker")}`;
-  process.stdout.write(`forkrpc ready: ${plural(info.methods, "method")} on ${host}:${info.port} ${who} (pid ${process.pid})\n`);
+  const line = `forkrpc ready: ${plural(info.methods, "method")} on ${host}:${info.port} ${who}`;
+  process.stdout.write(`${line} (pid ${process.pid})\n`);
+  // systemd's Type=notify: the unit is started once this line is true.
+  void serviceManager.notify("READY=1", `STATUS=${line}`, `MAINPID=${process.pid}`);
 }
 
 function plural(n: number, word: string): string {

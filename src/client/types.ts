@@ -12,11 +12,17 @@
  * await typed.call("ping", "hello"); // "ping" | "stats" only; params and result typed
  */
 
+import type { InputOf } from "../params-input.ts";
+
 /** Any class whose instances have a `handle` method, as every `@Rpc` handler does. */
 export type HandlerClass = abstract new (...args: any[]) => { handle(...args: any[]): unknown };
 
-/** The params a handler takes: the first parameter of `handle`. */
-export type ParamsOf<H extends HandlerClass> = Parameters<InstanceType<H>["handle"]>[0];
+/**
+ * The params a caller sends: the first parameter of `handle`, or, when it is
+ * typed `Infer<typeof schema>`, what the schema accepts (its Standard Schema
+ * input type: fields with defaults are optional).
+ */
+export type ParamsOf<H extends HandlerClass> = InputOf<Parameters<InstanceType<H>["handle"]>[0]>;
 
 /** What a call to the handler resolves to: `handle`'s return type, awaited. */
 export type ResultOf<H extends HandlerClass> = Awaited<ReturnType<InstanceType<H>["handle"]>>;

@@ -19,6 +19,7 @@ import { log } from "../log.ts";
 import { describeHang } from "./hang-report.ts";
 import type { PidFile } from "./pid-file.ts";
 import { WorkerPool, type WorkerRecord } from "./pool.ts";
+import { serviceManager } from "./notify.ts";
 import { watchForChanges } from "./watch.ts";
 
 export interface ReadyInfo {
@@ -138,6 +139,7 @@ class Primary {
     const generation = this.#generation + 1;
     this.#reloading = { generation, reason };
     log.info(`reload (${reason}): booting generation ${generation} with ${this.#target} workers`);
+    void serviceManager.notify("RELOADING=1", `STATUS=reloading (${reason})`);
     for (let i = 0; i < this.#target; i++) this.#fork(generation);
   }
 
@@ -152,6 +154,7 @@ class Primary {
     this.#generation = gen;
     const old = this.#pool.all().filter((r) => r.generation < gen);
     log.info(`reload complete: generation ${gen} ready, retiring ${old.length} old workers`);
+    void serviceManager.notify("READY=1", `STATUS=serving, generation ${gen}`);
     for (const r of old) this.#pool.retire(r, "reload");
     // SIGTTOU during the reload lowered the target below what was forked.
     for (const r of ready.slice(this.#target)) this.#pool.retire(r, "scaled down");
@@ -162,6 +165,7 @@ class Primary {
     if (gen === undefined) return;
     this.#reloading = null;
     log.error(`reload abandoned, old workers keep serving: ${why}`);
+    void serviceManager.notify("READY=1", `STATUS=serving; reload abandoned: ${why}`);
     for (const r of this.#pool.all()) {
       if (r.generation !== gen) continue;
       if (r.state === "booting") this.#pool.kill(r, "reload abandoned");
@@ -356,6 +360,7 @@ class Primary {
     this.#stopping = true;
     this.#exitCode = exitCode;
     log.info(`stopping (${reason})`);
+    void serviceManager.notify("STOPPING=1", `STATUS=stopping (${reason})`);
     if (this.#respawnTimer !== null) clearTimeout(this.#respawnTimer);
     for (const r of this.#pool.all()) {
       if (exitCode !== 0 && r.state === "booting") this.#pool.kill(r, reason);

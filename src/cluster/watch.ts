@@ -2,12 +2,13 @@
  * `serve --watch`: reload through the master's safe path whenever a plugin
  * file or the config file changes. Only the folders the plugin patterns can
  * match are watched (their static prefix), never the whole project with its
- * node_modules.
+ * node_modules. Each folder is watched by itself (watch-tree.ts says why).
  */
 import { watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ServerConfig } from "../config.ts";
 import { log } from "../log.ts";
+import { watchTree, type TreeWatcher } from "./watch-tree.ts";
 
 const SOURCE = /\.(ts|mts|js|mjs|cjs|cts|json)$/;
 const DEBOUNCE_MS = 200;
@@ -37,17 +38,13 @@ export function watchForChanges(config: ServerConfig, onChange: (what: string) =
     }, DEBOUNCE_MS);
   };
   const folders = new Set(config.plugins.map((p) => resolve(config.pluginRoot, staticPrefix(p))));
+  const trees: TreeWatcher[] = [];
   for (const folder of folders) {
-    try {
-      const w = watch(folder, { recursive: true }, (_event, name) => {
-        const file = String(name ?? "");
-        if (SOURCE.test(file) && !file.includes("node_modules")) fire(resolve(folder, file));
-      });
-      w.on("error", (error) => log.warn(`watching ${folder}: ${error.message}`));
-      watchers.push(w);
-    } catch (error) {
-      log.warn(`cannot watch ${folder}: ${(error as Error).message}`);
-    }
+    // A folder moved in or out may hold plugins: reload as for a file.
+    const tree = watchTree(folder, (path, isFolder) => {
+      if (isFolder || SOURCE.test(path)) fire(path);
+    }, (message) => log.warn(message));
+    trees.push(tree);
   }
   if (config.configFile !== undefined) {
     const file = config.configFile;
@@ -60,5 +57,6 @@ export function watchForChanges(config: ServerConfig, onChange: (what: string) =
   return () => {
     if (timer !== null) clearTimeout(timer);
     for (const w of watchers) w.close();
+    for (const t of trees) t.close();
   };
 }

@@ -8,8 +8,6 @@ import type { RpcMethodMeta } from "../decorators/rpc.ts";
 import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
 import type { Peer } from "../server/context.ts";
 import type { RequestContext } from "../server/request-context.ts";
-import { shownId } from "../log.ts";
-import { requestLogger } from "./logger.ts";
 import type { MiddlewareContext } from "./types.ts";
 
 export class CallContext implements MiddlewareContext {
@@ -21,7 +19,6 @@ export class CallContext implements MiddlewareContext {
   readonly rpc: RequestContext;
   /** This request's deadline (ms from the start; Infinity: none), enforced by the deadline step. */
   readonly deadlineMs: number;
-  #log: Logger | null = null;
 
   constructor(req: RequestEnvelope, rpc: RequestContext, handler: RpcMethodMeta, container: DependencyContainer, deadlineMs: number) {
     this.deadlineMs = deadlineMs;
@@ -47,7 +44,6 @@ export class CallContext implements MiddlewareContext {
   }
 
   get log(): Logger {
-    this.#log ??= requestLogger().child(this.request.id === undefined ? { method: this.request.method } : { method: this.request.method, id: shownId(this.request.id) });
-    return this.#log;
+    return this.rpc.log;
   }
 }

@@ -5,6 +5,7 @@
  * receives the parsed value.
  */
 import { RpcError } from "../errors.ts";
+import type { WithInput } from "../params-input.ts";
 import type { MiddlewareFn } from "./types.ts";
 
 /** The part of the Standard Schema interface forkrpc uses (standardschema.dev). */
@@ -23,8 +24,13 @@ export type StandardResult<Output> =
   | { readonly value: Output; readonly issues?: undefined }
   | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> }> };
 
-/** The type a schema produces: use it for handle()'s params. */
-export type Infer<S> = S extends StandardSchema<any, infer O> ? O : never;
+/**
+ * The type a schema produces: use it for handle()'s params. It also carries
+ * what the schema accepts, so that typed client calls ask the caller for
+ * that (a field with a default is optional to the caller) and not for the
+ * parsed value (src/params-input.ts).
+ */
+export type Infer<S> = S extends StandardSchema<infer I, infer O> ? WithInput<O, I> : never;
 
 export function isStandardSchema(value: unknown): value is StandardSchema {
   const std = (value as { "~standard"?: { validate?: unknown } } | null)?.["~standard"];

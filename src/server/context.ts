@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { RequestId } from "../protocol/envelope.ts";
 
 /** Where a request came from. */
@@ -19,4 +20,10 @@ export interface RpcContext {
   readonly signal: AbortSignal;
   /** Values middleware shared with the handler (auth puts `principal` here). */
   readonly state: Record<string, unknown>;
+  /**
+   * A pino logger bound to this request (`method`, and `id` when sent):
+   * JSON lines on stderr, level from FORKRPC_LOG_LEVEL. Made on first use.
+   * @example ctx.log.info({ name }, "greeting");
+   */
+  readonly log: Logger;
 }

@@ -4,6 +4,9 @@
  * answered the connection forgets it, so listeners added by finished
  * requests do not pile up on a long-lived connection.
  */
+import type { Logger } from "pino";
+import { shownId } from "../log.ts";
+import { requestLogger } from "../middleware/logger.ts";
 import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
 import type { Peer, RpcContext } from "./context.ts";
 
@@ -25,6 +28,7 @@ export class RequestContext implements RpcContext {
   #controller: AbortController | null = null;
   #answered = false;
   #state: Record<string, unknown> | null = null;
+  #log: Logger | null = null;
   /** Why the request was aborted early (its deadline), if it was. */
   #aborted: unknown = undefined;
   /** Work cut short by the deadline that has not settled yet: it still holds an in-flight slot. */
@@ -54,6 +58,12 @@ export class RequestContext implements RpcContext {
   get state(): Record<string, unknown> {
     this.#state ??= {};
     return this.#state;
+  }
+
+  /** Middleware's ctx.log is this same child: one logger per request, made only if someone logs. */
+  get log(): Logger {
+    this.#log ??= requestLogger().child(this.id === undefined ? { method: this.method } : { method: this.method, id: shownId(this.id) });
+    return this.#log;
   }
 
   /** The client went away, or (with a reason) the deadline passed. */

@@ -111,7 +111,10 @@ test("without test helpers (an app, not this repo) the test starts the installed
     t.skip("the installed command runs from dist/: npm run build first");
     return;
   }
+  // An app with auth: the generated test serves the plugin alone, without the app's config.
+  writeFileSync(join(app, "rpc.config.ts"), `import { defineConfig } from "forkrpc";\nexport default defineConfig({ auth: { tokens: ["s3cr3t"] } });\n`);
   const run = spawnSync(process.execPath, ["--import", "forkrpc/register", "--test", "test/standalone.test.ts"], { cwd: app, env, encoding: "utf8", timeout: 110_000 });
+  rmSync(join(app, "rpc.config.ts"));
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /# pass 3\n/);
 });

@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, ROOT, serve } from "../helpers/server.ts";
 import { callOnce } from "../helpers/wire.ts";
@@ -119,4 +119,19 @@ test("the built CLI serves a .ts app (the bin registers the swc loader itself), 
   } finally {
     await served.stop();
   }
+});
+
+test("a copy of forkrpc that was never built says so and how to fix it, instead of ERR_MODULE_NOT_FOUND", () => {
+  // bin/ without dist/ beside it, as a git checkout installed or packed before `prepare` existed.
+  const copy = tempApp({ "bin/forkrpc.js": readFileSync(BIN, "utf8") });
+  symlinkSync(join(ROOT, "node_modules/reflect-metadata"), join(copy, "node_modules/reflect-metadata"), "dir");
+  const run = spawnSync(process.execPath, [join(copy, "bin/forkrpc.js"), "version"], {
+    cwd: copy,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /dist\/cli\/main\.js is missing: this copy of forkrpc was never built/);
+  assert.match(run.stderr, /Run `npm run build` in /);
+  assert.doesNotMatch(run.stderr, /ERR_MODULE_NOT_FOUND/);
 });

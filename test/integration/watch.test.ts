@@ -3,7 +3,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { call, childPids, isAlive, supervised, tempFixture, waitFor } from "../helpers/supervision.ts";
 
@@ -37,6 +37,21 @@ test("serve --watch: writing a new plugin file makes its method answer", { timeo
       assert.match(served.stderr(), /reload \(changed: .*hello\.ts\)/);
       await waitFor("the old worker to go", () => !isAlive(before[0] as number), 10_000);
       assert.deepEqual(await call(served.port, "ping", 3), { out: "pong", result: 3 });
+
+      // Saves by rename (sed -i, `mv tmp file`, atomic editors) reload every time, and so
+      // does a plain write after one: Node 20's recursive fs.watch lost the file for good.
+      const file = join(fx.plugins, "hello.ts");
+      const version = (v: string) =>
+        `import { Rpc } from "forkrpc";\n\n@Rpc("hello")\nexport class Hello {\n  handle() {\n    return "${v}";\n  }\n}\n`;
+      const saves: Array<[string, () => void]> = [
+        ["rename 1", () => (writeFileSync(`${file}.tmp`, version("rename 1")), renameSync(`${file}.tmp`, file))],
+        ["write after rename", () => writeFileSync(file, version("write after rename"))],
+        ["rename 2", () => (writeFileSync(`${file}.tmp`, version("rename 2")), renameSync(`${file}.tmp`, file))],
+      ];
+      for (const [v, save] of saves) {
+        save();
+        await waitFor(`"hello" to answer ${v}`, async () => ((await call(served.port, "hello")).result === v ? true : undefined), 15_000, 200);
+      }
     },
     { cleanup: fx.remove },
   );

@@ -90,12 +90,15 @@ export function latencyChart(h: Histogram): string {
   const xTicks = Array.from({ length: decades + 1 }, (_, d) => {
     const x = xOf(1 - 10 ** -d).toFixed(1);
     const label = d === 0 ? "0%" : `${(100 - 100 * 10 ** -d).toFixed(Math.max(0, d - 2))}%`;
-    return `<line x1="${x}" x2="${x}" y1="${PAD.top}" y2="${H - PAD.bottom}"/><text x="${x}" y="${H - PAD.bottom + 18}" text-anchor="middle">${label}</text>`;
+    // The last label ends at its line: centred, it ran past the chart's right edge and was cut.
+    const anchor = d === decades ? "end" : "middle";
+    return `<line x1="${x}" x2="${x}" y1="${PAD.top}" y2="${H - PAD.bottom}"/><text x="${x}" y="${H - PAD.bottom + 18}" text-anchor="${anchor}">${label}</text>`;
   });
+  const unit = axisUnit(top);
   const yTicks = Array.from({ length: 6 }, (_, i) => {
     const us = (top * i) / 5;
     const y = yOf(us).toFixed(1);
-    return `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}"/><text x="${PAD.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${esc(duration(us))}</text>`;
+    return `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}"/><text x="${PAD.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${esc(unit(us))}</text>`;
   });
   const marks = ([
     ["p50", 50],
@@ -114,6 +117,15 @@ export function latencyChart(h: Histogram): string {
 ${marks.join("\n")}
 <text class="axis" x="${(PAD.left + W - PAD.right) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">percentile</text>
 </svg>`;
+}
+
+/**
+ * One unit for every label of the latency axis, chosen by its top value
+ * (the bottom label read "0 µs" under labels in ms otherwise).
+ */
+export function axisUnit(topUs: number): (us: number) => string {
+  const [scale, name] = topUs >= 1_000_000 ? [1_000_000, "s"] : topUs >= 1_000 ? [1_000, "ms"] : [1, "µs"];
+  return (us) => `${Number((us / scale).toFixed(3))} ${name}`;
 }
 
 /** 1, 2 or 5 times a power of ten, at or above `n` (and above 0). */
