@@ -19,8 +19,10 @@ const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: "igno
 const missing = !has("python3", ["-c", "import socket; socket.AF_UNIX"])
   ? "python3 is not installed (it stands in for systemd's datagram socket)"
   : !has("systemd-notify", ["--version"])
-    ? "systemd-notify is not installed (forkrpc sends the datagram through it)"
+    ? "systemd-notify is not installed (forkrpc sends the datagram through it; apt-get install systemd)"
     : undefined;
+// In CI (.ci/run installs both) a missing tool is a failure, not a skip.
+if (missing !== undefined && process.env.FORKRPC_CI === "1") throw new Error(`FORKRPC_CI is set: ${missing}`);
 
 const dir = mkdtempSync(join(tmpdir(), "forkrpc-notify-"));
 const listeners: ChildProcess[] = [];
