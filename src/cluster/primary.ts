@@ -72,7 +72,16 @@ class Primary {
   readonly #options: PrimaryOptions;
   readonly #done: (code: number) => void;
   readonly #pool: WorkerPool;
+  /** The generation that serves. */
   #generation = 1;
+  /**
+   * The highest generation number handed out. An abandoned reload used one
+   * too: were the next reload to reuse it, the exits of the abandoned
+   * workers would read as the new generation losing workers.
+   */
+  #newestGeneration = 1;
+  /** Booting workers SIGKILLed when their reload was abandoned: their exits are expected. */
+  readonly #abandoned = new WeakSet<WorkerRecord>();
   /** How many workers should be serving. */
   #target: number;
   #announced = false;
@@ -136,7 +145,7 @@ class Primary {
     if (this.#stopping || this.#reloading !== null) return;
     this.#config = config;
     this.#target = config.workers > 0 ? config.workers : this.#target;
-    const generation = this.#generation + 1;
+    const generation = ++this.#newestGeneration;
     this.#reloading = { generation, reason };
     log.info(`reload (${reason}): booting generation ${generation} with ${this.#target} workers`);
     void serviceManager.notify("RELOADING=1", `STATUS=reloading (${reason})`);
@@ -168,8 +177,10 @@ class Primary {
     void serviceManager.notify("READY=1", `STATUS=serving; reload abandoned: ${why}`);
     for (const r of this.#pool.all()) {
       if (r.generation !== gen) continue;
-      if (r.state === "booting") this.#pool.kill(r, "reload abandoned");
-      else this.#pool.retire(r, "reload abandoned");
+      if (r.state === "booting") {
+        this.#abandoned.add(r);
+        this.#pool.kill(r, "reload abandoned");
+      } else this.#pool.retire(r, "reload abandoned");
     }
   }
 
@@ -216,7 +227,7 @@ class Primary {
       if (this.#pool.size === 0) this.#finish();
       return;
     }
-    if (record.state === "retiring") {
+    if (record.state === "retiring" || this.#abandoned.has(record)) {
       log.info(`worker ${record.pid} retired (${record.endReason}), ${how}`);
       this.#fill();
       return;

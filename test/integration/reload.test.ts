@@ -160,6 +160,44 @@ test("SIGHUP with a broken plugin: reload abandoned, the old workers keep servin
   });
 });
 
+test("regression: a SIGHUP sent the instant a reload is abandoned is not abandoned by the old attempt's killed workers", { timeout: 85_000 }, async (t) => {
+  await reloading(async ({ served, fx, before }) => {
+    const broken = join(fx.plugins, "broken.ts");
+    writeFileSync(broken, BROKEN_PLUGIN);
+    writeFileSync(join(fx.plugins, "fresh.ts"), FRESH_PLUGIN);
+    // No polling gap: the file is fixed and SIGHUP sent from the very chunk
+    // that carries the abandon, before the workers it SIGKILLed have exited.
+    let seen = "";
+    let sentAt = 0;
+    const onChunk = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (sentAt !== 0 || !/reload abandoned/.test(seen)) return;
+      rmSync(broken);
+      process.kill(served.pid, "SIGHUP");
+      sentAt = Date.now();
+    };
+    served.proc.stderr?.on("data", onChunk);
+    try {
+      process.kill(served.pid, "SIGHUP");
+      await waitFor("the broken reload to be abandoned", () => sentAt !== 0, 30_000, 20);
+      const r = await answers(served.port, "fresh", 25_000);
+      assert.equal(r.out, "fresh");
+      await replaced(served.pid, before, 2, 25_000);
+      t.diagnostic(`the second reload served "fresh" ${Date.now() - sentAt} ms after its SIGHUP`);
+    } finally {
+      served.proc.stderr?.off("data", onChunk);
+    }
+    const err = served.stderr();
+    assert.equal(err.match(/reload abandoned, old workers keep serving/g)?.length, 1, "only the broken reload is abandoned");
+    // The abandoned attempt used generation 2; the next one has a number of its own.
+    assert.match(err, /reload \(SIGHUP\): booting generation 2 /);
+    assert.match(err, /reload \(SIGHUP\): booting generation 3 /);
+    assert.match(err, /reload complete: generation 3 ready/);
+    // Workers killed by the abandon were stopped on purpose: not crashes, which would count toward a crash loop.
+    assert.doesNotMatch(err, /exited unexpectedly/);
+  });
+});
+
 test("`forkrpc reload --pid-file F` reloads as SIGHUP does; a removed plugin's method is then METHOD_NOT_FOUND", { timeout: 85_000 }, async (t) => {
   await reloading(async ({ served, fx, before }) => {
     const pidFile = join(fx.dir, "master.pid");
