@@ -92,8 +92,9 @@ test("the generated plugin serves: a server with --plugins pointing at it answer
   }
 });
 
+// The tap reporter is named: from Node 23 the default, even into a pipe, is spec ("ℹ pass 3").
 test("the generated test passes", { timeout: 120_000 }, () => {
-  const run = spawnSync(process.execPath, [...NODE_FLAGS, "--test", testFile()], { cwd: ROOT, env, encoding: "utf8", timeout: 110_000 });
+  const run = spawnSync(process.execPath, [...NODE_FLAGS, "--test", "--test-reporter=tap", testFile()], { cwd: ROOT, env, encoding: "utf8", timeout: 110_000 });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /# pass 3\n/);
 });
@@ -113,7 +114,7 @@ test("without test helpers (an app, not this repo) the test starts the installed
   }
   // An app with auth: the generated test serves the plugin alone, without the app's config.
   writeFileSync(join(app, "rpc.config.ts"), `import { defineConfig } from "forkrpc";\nexport default defineConfig({ auth: { tokens: ["s3cr3t"] } });\n`);
-  const run = spawnSync(process.execPath, ["--import", "forkrpc/register", "--test", "test/standalone.test.ts"], { cwd: app, env, encoding: "utf8", timeout: 110_000 });
+  const run = spawnSync(process.execPath, ["--import", "forkrpc/register", "--test", "--test-reporter=tap", "test/standalone.test.ts"], { cwd: app, env, encoding: "utf8", timeout: 110_000 });
   rmSync(join(app, "rpc.config.ts"));
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /# pass 3\n/);

@@ -6,7 +6,7 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync, symlinkSync } from "node:fs";
+import { symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { discoverPlugins } from "../../src/plugins/discover.ts";
 import { loadPlugins } from "../../src/plugins/load.ts";
@@ -53,7 +53,9 @@ test("through a symlinked plugin root, the defining file is spelled under that r
   const app = await load({ "plugins/a-index.ts": REEXPORT, "plugins/greeter.ts": handler("Greeter", "greet") });
   const link = `${app.dir}-current`;
   symlinkSync(app.dir, link, "dir");
-  t.after(() => rmSync(link, { force: true }));
+  // unlink, not rmSync: on some Node 24 releases (24.11.1, 24.12.0) rmSync follows a link to a folder and
+  // throws ERR_FS_EISDIR (nodejs/node#61020).
+  t.after(() => unlinkSync(link));
   // Node imports the real path, so the stack names app.dir, not the link.
   const defs = await loadPlugins(await discoverPlugins(["plugins/**/*.ts"], link), link);
   assert.equal(defs[0]!.file, join(link, "plugins/greeter.ts"));
