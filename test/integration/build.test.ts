@@ -31,6 +31,16 @@ function tsc(args: string[]): Promise<void> {
   });
 }
 
+/** `forkrpc serve` from dist/ with a config expected to fail before it listens. */
+function serveOnce(cwd: string, config: string, env: Record<string, string>) {
+  return spawnSync(process.execPath, [BIN, "serve", "--config", join(cwd, config), "--workers", "0", "--port", "0"], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+}
+
 before(() => {
   for (const file of ["dist/cli/main.js", "dist/index.js", "dist/index.d.ts"]) {
     assert.ok(existsSync(join(ROOT, file)), `${file} is missing: run \`npm run build\` first (\`npm test\` does)`);
@@ -74,16 +84,33 @@ test("the built CLI serves plugins compiled to .js by tsc, with constructor inje
     }
   }
 
-  // And the variable does turn the loader off: a .ts config cannot even be imported (docs/errors.md).
-  writeFileSync(join(app, "rpc.config.ts"), `const port: number = 0;\nexport default { port };\n`);
-  const off = spawnSync(process.execPath, [BIN, "serve", "--config", join(app, "rpc.config.ts"), "--workers", "0"], {
-    cwd: app,
-    env: { ...process.env, FORKRPC_TS_LOADER: "off" },
-    encoding: "utf8",
-    timeout: 30_000,
-  });
-  assert.notEqual(off.status, 0, off.stderr);
-  assert.match(off.stderr, /CONFIG_LOAD_FAILED: .*rpc\.config\.ts: .*Unknown file extension "\.ts"/, off.stderr);
+  // The variable turns forkrpc's loader off and nothing else: a .ts config is then
+  // up to Node (docs/getting-started.md#compiled-plugins). Node 22.18+ and 24 strip
+  // erasable types by default (process.features.typescript is "strip"); Node 20,
+  // and 22 before 22.18, cannot import .ts at all.
+  const strips = Boolean((process.features as { typescript?: string | false }).typescript);
+  const off = { FORKRPC_TS_LOADER: "off" };
+  const limits = `const limits: { maxFrameBytes: number } = { maxFrameBytes: 4096 };`;
+  writeFileSync(join(app, "rpc.config.ts"), `import { defineConfig } from "forkrpc";\n${limits}\nexport default defineConfig({ plugins: ["plugins/*.js"], limits });\n`);
+  if (strips) {
+    const served = await serve({ entry: [BIN], cwd: app, args: ["--config", "rpc.config.ts"], env: off, timeoutMs: 60_000 });
+    try {
+      assert.equal((await call(served.port, "hello", "ts")).result.maxFrameBytes, 4096, "the stripped config was read");
+      assert.equal(await served.stop(), 0);
+    } finally {
+      await served.stop();
+    }
+  } else {
+    const failed = serveOnce(app, "rpc.config.ts", off);
+    assert.notEqual(failed.status, 0, failed.stderr);
+    assert.match(failed.stderr, /CONFIG_LOAD_FAILED: .*rpc\.config\.ts: .*Unknown file extension "\.ts"/, failed.stderr);
+  }
+  // Syntax that only a compiler can remove fails on every line: the swc loader, which compiles enums, is off.
+  writeFileSync(join(app, "enum.config.ts"), `enum Port {\n  Any = 0,\n}\nexport default { port: Port.Any };\n`);
+  const failed = serveOnce(app, "enum.config.ts", off);
+  assert.notEqual(failed.status, 0, failed.stderr);
+  const why = strips ? /TypeScript enum is not supported in strip-only mode/ : /Unknown file extension "\.ts"/;
+  assert.match(failed.stderr, new RegExp(`CONFIG_LOAD_FAILED: .*enum\\.config\\.ts: .*${why.source}`), failed.stderr);
 });
 
 test("the built CLI serves a .ts app (the bin registers the swc loader itself), with 2 workers", async () => {
