@@ -86,3 +86,16 @@ test("a verify that throws rejects with its error (INTERNAL on the wire)", async
   const options: AuthOptions = { verify: async () => { throw new Error("db down"); } };
   await assert.rejects(auth(options)(fakeContext({ token: "x" }), async () => {}) as Promise<void>, /db down/);
 });
+
+// Mutant this kills (issue 18, survivor 2): `Array.isArray(principal.scopes) ?
+// principal.scopes : []` replaced by `principal.scopes ?? []`. Then a string
+// went through String.prototype.includes: "superadmin" granted "admin", and
+// any string holding "*" granted every scope.
+test("scopes that are not an array (a plain-JS verify) grant nothing", async () => {
+  const cases: unknown[] = ["superadmin", "*", "x*y", "admin", { includes: () => true }, { 0: "admin", length: 1 }];
+  for (const scopes of cases) {
+    const options = { verify: () => ({ id: "js", scopes }) } as unknown as AuthOptions;
+    assert.deepEqual(await run(options, { token: "t" }, ["admin"]), { code: "PERMISSION_DENIED" }, JSON.stringify(scopes));
+    assert.equal((await run(options, { token: "t" })).code, "ok", "a method needing no scope is still allowed");
+  }
+});
