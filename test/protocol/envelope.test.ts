@@ -220,6 +220,14 @@ test("invalid UTF-8 is PARSE_ERROR", () => {
   assert.equal(accepted(parseRequest(Buffer.from('{"in":"é€😀"}'))).method, "é€😀");
 });
 
+// A decoded U+FFFD is what sends a body to the strict check; a real U+FFFD,
+// validly encoded (EF BF BD), must pass it (an `||` there refused it unseen).
+test("a validly encoded U+FFFD is accepted, also in a view next to invalid bytes", () => {
+  assert.equal(accepted(parse('{"in":"a\uFFFDb"}')).method, "a\uFFFDb");
+  const whole = Buffer.concat([Buffer.from([0xff]), Buffer.from('{"in":"\uFFFD"}'), Buffer.from([0xc3])]);
+  assert.equal(accepted(parseRequest(whole, undefined, 1, whole.length - 1)).method, "\uFFFD");
+});
+
 test("a body given as a view into a larger buffer is read within its bounds only", () => {
   const whole = Buffer.from('xx{"in":"ping"}yy');
   assert.equal(accepted(parseRequest(whole.subarray(2, whole.length - 2))).method, "ping");
