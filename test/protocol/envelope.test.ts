@@ -25,7 +25,8 @@ function accepted(result: RequestEnvelope | RejectedRequest): RequestEnvelope {
 function rejected(result: RequestEnvelope | RejectedRequest, code: WireCode): RejectedRequest {
   if (!isRejected(result)) assert.fail(`expected ${code}, got a request for ${JSON.stringify(result.method)}`);
   assert.equal(result.fault.code, code, result.fault.message);
-  assert.equal(typeof result.fault.message, "string");
+  // The message is what the client reads: never empty.
+  assert.ok(typeof result.fault.message === "string" && result.fault.message.length > 0, `${code} with no message`);
   return result;
 }
 
@@ -183,6 +184,7 @@ test("bodies that are not objects are INVALID_REQUEST", () => {
   for (const body of ["[]", '[{"in":"ping"}]', '"ping"', "1", "-0.5", "null", "true", "false"]) {
     const r = rejected(parse(body), "INVALID_REQUEST");
     assert.equal(r.id, undefined);
+    assert.match(r.fault.message, /must be a JSON object/, body);
   }
 });
 
