@@ -99,3 +99,28 @@ test("scopes that are not an array (a plain-JS verify) grant nothing", async () 
     assert.equal((await run(options, { token: "t" })).code, "ok", "a method needing no scope is still allowed");
   }
 });
+
+// Survivors of npm run mutate (middleware): a missing or non-string token
+// must be refused before verify() sees it, and the messages must say why.
+test("verify never sees a missing, empty or non-string token", async () => {
+  const seen: unknown[] = [];
+  const options: AuthOptions = { verify: (token) => (seen.push(token), { id: "anyone" }) };
+  for (const meta of [{}, { token: "" }, { token: 42 }, { token: { a: 1 } }]) {
+    assert.deepEqual(await run(options, meta), { code: "UNAUTHENTICATED" }, JSON.stringify(meta));
+  }
+  assert.deepEqual(seen, []);
+});
+
+test("refusals say why: no token, a token not accepted, the scopes missing", async () => {
+  const message = async (meta: Record<string, unknown>, scopes?: string[]) => {
+    try {
+      await auth(TABLE)(fakeContext(meta, scopes), async () => {});
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return "allowed";
+  };
+  assert.match(await message({}), /meta\.token is required/);
+  assert.match(await message({ token: "nope" }), /not valid/);
+  assert.equal(await message({ token: "t-user" }, ["admin", "read", "write"]), 'm needs scope "admin", "write"');
+});
