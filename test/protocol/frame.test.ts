@@ -390,3 +390,15 @@ test("memory follows the bytes received, not the prefix: 10 bytes of a body said
   t.mock.restoreAll();
   assert.ok(sizes.length > 0 && sizes.every((n) => n <= 16 * 1024), `allocations: ${sizes.join(", ")}`);
 });
+
+// Survivor of npm run mutate on main's held/resume (`=== false` to `=== true`
+// after a split body): a sink that returns true must not stop the decoder.
+test("after a body assembled across chunks, a sink returning true gets the frames behind it in the same chunk at once", () => {
+  const bodies: string[] = [];
+  const decoder = new FrameDecoder(MIB, (buf, start, end) => bodies.push(buf.toString("utf8", start, end)) > 0);
+  const stream = Buffer.concat([frameOf(Buffer.from("split")), frameOf(Buffer.from("next"))]);
+  assert.equal(decoder.push(stream.subarray(0, 6)), null);
+  assert.equal(decoder.push(stream.subarray(6)), null);
+  assert.deepEqual(bodies, ["split", "next"]);
+  assert.equal(decoder.held, false);
+});
