@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 const ours = (dirs) => dirs.flatMap((d) => [`../${d}/*`, `../../${d}/*`]);
 
 export default tseslint.config(
-  { ignores: ["dist/**", "**/node_modules/**", "bench/.build/**"] },
+  { ignores: ["dist/**", "**/node_modules/**", "bench/.build/**", ".stryker-tmp/**", "reports/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -608,6 +608,23 @@ describe("read timeout (300 ms config)", () => {
     assert.equal(peer.closed, false);
   });
 
+  // Mutant this kills (issue 18, survivor 1): the read timer not restarted for
+  // a frame that begins in the read that finished the previous one. Each read
+  // here ends mid-frame, so a partial frame is pending for ~750 ms in a row,
+  // though no frame takes more than ~150 ms.
+  test("frames that straddle reads, each finished within the timeout, keep the connection open", async () => {
+    const peer = await open(limited);
+    const frames = [0, 1, 2, 3, 4].map((i) => request("echo", i));
+    peer.write(frames[0]!.subarray(0, 6));
+    for (let i = 0; i < frames.length; i++) {
+      await sleep(READ_TIMEOUT_MS / 2);
+      const next = frames[i + 1];
+      peer.write(next === undefined ? frames[i]!.subarray(6) : Buffer.concat([frames[i]!.subarray(6), next.subarray(0, 6)]));
+      assert.deepEqual(await peer.read(), { out: "echo", result: i });
+    }
+    assert.equal(peer.closed, false);
+  });
+
   test("requests received before the stall are still answered, then the connection closes", async () => {
     const peer = await open(limited);
     peer.write(Buffer.concat([request("sleep", { ms: 500, value: "owed" }), Buffer.from([0x10])]));

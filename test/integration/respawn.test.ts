@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FreshLoop, call, childPids, findPid, fixtureConfig, isAlive, launched, supervised, waitFor, within } from "../helpers/supervision.ts";
+import { FreshLoop, call, childPids, findPid, fixtureConfig, isAlive, launched, sleep, supervised, waitFor, within } from "../helpers/supervision.ts";
 
 test("a SIGKILLed worker is respawned within 5 s and fresh-connection clients see no failure", { timeout: 80_000 }, async (t) => {
   await supervised({ args: ["--config", fixtureConfig("scaling"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served, defer }) => {
@@ -82,5 +82,45 @@ test("a worker hit by an uncaught exception while it boots never counts as ready
     assert.doesNotMatch(cli.stdout(), /forkrpc ready/, `stderr:\n${cli.stderr()}`);
     assert.match(cli.stderr(), /boom-early-456/);
     assert.match(cli.stderr(), /exited before the server was ready/);
+  });
+});
+
+// Mutant this kills (issue 18, survivor 3): the crash counter not reset by a
+// healthy death (`this.#crashes = early ? this.#crashes + 1 : 0` made to
+// always add one). Then deaths of long-running workers added up over the
+// server's life and the crashLoopLimit-th one stopped the master as a crash loop.
+test("healthy workers killed one after another, more times than crashLoopLimit, do not stop the master", { timeout: 60_000 }, async (t) => {
+  // The fixture: minUptimeMs 300, crashLoopLimit 2.
+  const MIN_UPTIME_MS = 300;
+  const KILLS = 3;
+  // Two workers: with port 0, Node's cluster closes the shared socket when its
+  // last worker dies, and a lone respawned worker would listen on a new port.
+  await supervised({ args: ["--config", fixtureConfig("healthy-deaths"), "--workers", "2"], timeoutMs: 40_000 }, async ({ served }) => {
+    const master = served.pid;
+    const started = Date.now();
+    let workers = await waitFor("two workers", () => (childPids(master).length === 2 ? childPids(master) : undefined), 5_000, 20);
+    // When each worker was first seen answering (so ready).
+    const answering = new Map<number, number>();
+    for (const p of workers) {
+      await findPid(served.port, (q) => q === p, 20_000);
+      answering.set(p, Date.now());
+    }
+    for (let kill = 1; kill <= KILLS; kill++) {
+      // The oldest worker, once it has served for twice minUptimeMs: a healthy death.
+      const victim = workers[0]!;
+      await sleep(Math.max(0, answering.get(victim)! + MIN_UPTIME_MS * 2 - Date.now()));
+      process.kill(victim, "SIGKILL");
+      const others = workers.filter((p) => p !== victim);
+      const fresh = await waitFor(`a replacement for worker ${victim}`, () => childPids(master).find((p) => p !== victim && !others.includes(p)), 10_000, 20);
+      // Killing the other one before this one listens would leave no worker holding the port.
+      await findPid(served.port, (p) => p === fresh, 20_000);
+      answering.set(fresh, Date.now());
+      workers = [...others, fresh];
+    }
+    t.diagnostic(`${KILLS} healthy deaths and respawns in ${Date.now() - started} ms`);
+    assert.ok(isAlive(master), "the master still runs");
+    assert.doesNotMatch(served.stderr(), /crash loop/);
+    assert.equal(served.stderr().match(/exited unexpectedly/g)?.length, KILLS);
+    assert.deepEqual(await call(served.port, "ping", "still"), { out: "pong", result: "still" });
   });
 });

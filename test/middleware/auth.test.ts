@@ -86,3 +86,41 @@ test("a verify that throws rejects with its error (INTERNAL on the wire)", async
   const options: AuthOptions = { verify: async () => { throw new Error("db down"); } };
   await assert.rejects(auth(options)(fakeContext({ token: "x" }), async () => {}) as Promise<void>, /db down/);
 });
+
+// Mutant this kills (issue 18, survivor 2): `Array.isArray(principal.scopes) ?
+// principal.scopes : []` replaced by `principal.scopes ?? []`. Then a string
+// went through String.prototype.includes: "superadmin" granted "admin", and
+// any string holding "*" granted every scope.
+test("scopes that are not an array (a plain-JS verify) grant nothing", async () => {
+  const cases: unknown[] = ["superadmin", "*", "x*y", "admin", { includes: () => true }, { 0: "admin", length: 1 }];
+  for (const scopes of cases) {
+    const options = { verify: () => ({ id: "js", scopes }) } as unknown as AuthOptions;
+    assert.deepEqual(await run(options, { token: "t" }, ["admin"]), { code: "PERMISSION_DENIED" }, JSON.stringify(scopes));
+    assert.equal((await run(options, { token: "t" })).code, "ok", "a method needing no scope is still allowed");
+  }
+});
+
+// Survivors of npm run mutate (middleware): a missing or non-string token
+// must be refused before verify() sees it, and the messages must say why.
+test("verify never sees a missing, empty or non-string token", async () => {
+  const seen: unknown[] = [];
+  const options: AuthOptions = { verify: (token) => (seen.push(token), { id: "anyone" }) };
+  for (const meta of [{}, { token: "" }, { token: 42 }, { token: { a: 1 } }]) {
+    assert.deepEqual(await run(options, meta), { code: "UNAUTHENTICATED" }, JSON.stringify(meta));
+  }
+  assert.deepEqual(seen, []);
+});
+
+test("refusals say why: no token, a token not accepted, the scopes missing", async () => {
+  const message = async (meta: Record<string, unknown>, scopes?: string[]) => {
+    try {
+      await auth(TABLE)(fakeContext(meta, scopes), async () => {});
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return "allowed";
+  };
+  assert.match(await message({}), /meta\.token is required/);
+  assert.match(await message({ token: "nope" }), /not valid/);
+  assert.equal(await message({ token: "t-user" }, ["admin", "read", "write"]), 'm needs scope "admin", "write"');
+});

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RpcError } from "../../src/errors.ts";
-import { deadlineOf, withDeadline } from "../../src/middleware/deadline.ts";
+import { MAX_TIMER_MS, deadlineOf, withDeadline } from "../../src/middleware/deadline.ts";
 
 test("no deadline anywhere: Infinity", () => {
   assert.equal(deadlineOf({}, undefined, 0), Infinity);
@@ -87,4 +87,15 @@ test("a deadline beyond setTimeout's range (2^31-1 ms) does not fire at once", a
   const result = await withDeadline(work, ms, { expire: () => (expired = true) }).catch((error: unknown) => error);
   assert.equal(expired, false, "expired was called");
   assert.equal(result, "done");
+});
+
+// Survivors of npm run mutate (middleware): the timer limit's edges, a
+// handler timeoutMs of 0, and the refusal's message.
+test("deadlineOf: exactly MAX_TIMER_MS is kept, one more is no deadline; a handler timeoutMs of 0 sets none", () => {
+  assert.equal(deadlineOf({ timeoutMs: MAX_TIMER_MS }, undefined, 0), MAX_TIMER_MS);
+  // setTimeout would run 2^31 ms after 1 ms: such a deadline must be none.
+  assert.equal(deadlineOf({ timeoutMs: 2 ** 31 }, undefined, 0), Infinity);
+  assert.equal(deadlineOf({}, 0, 0), Infinity);
+  assert.equal(deadlineOf({}, 0, 500), 500);
+  assert.throws(() => deadlineOf({ timeoutMs: -1 }, undefined, 0), /meta\.timeoutMs must be a positive number/);
 });

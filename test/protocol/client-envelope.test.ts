@@ -73,3 +73,33 @@ test("property: any JSON value as a response body never throws", () => {
     { numRuns: 300 },
   );
 });
+
+// Cases a mutation run (npm run mutate -- protocol) showed no test held.
+test("encodeRequest without an id leaves the key out", () => {
+  const text = encodeRequest('"ping"', "1", undefined, undefined);
+  assert.equal(text, '{"in":"ping","params":1}');
+  assert.deepEqual(parseRequest(Buffer.from(text)), { method: "ping", params: 1, id: undefined, meta: {} });
+});
+
+test("a response without result reads as null; errorOf leaves out data that is not there", () => {
+  assert.deepEqual(ok(parse('{"out":"x","id":1}')), { out: "x", result: null, id: 1 });
+  assert.deepEqual(errorOf(ok(parse('{"out":"error","result":{"code":"C","message":"m"},"id":1}'))), { code: "C", message: "m" });
+});
+
+test("only out goaway without an id is a goaway", () => {
+  assert.equal(isGoaway(ok(parse('{"out":"pong","result":1}'))), false);
+});
+
+test("an error whose result is null, or whose message is not a string, is malformed (and nothing throws)", () => {
+  for (const text of ['{"out":"error","result":null,"id":1}', '{"out":"error","result":{"code":"C","message":5},"id":1}']) {
+    const r = parse(text);
+    assert.ok(isMalformed(r), text);
+    assert.match(r.malformed, /no string `code` and `message`/);
+  }
+});
+
+test("a malformed body of exactly 40 characters is quoted whole, without an ellipsis", () => {
+  const r = parse("y".repeat(40));
+  assert.ok(isMalformed(r));
+  assert.equal(r.malformed, `not JSON: "${"y".repeat(40)}"`);
+});

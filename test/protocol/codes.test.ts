@@ -51,3 +51,18 @@ test("docs/errors.md documents exactly the wire, boot and command codes of src/e
       `  documented but not defined in src: ${unknown.join(", ") || "(none)"}`,
   );
 });
+
+// The table's `closes` and `when` are public (WIRE_CODES is exported) and read
+// by no server code, so only this test holds them: a mutation run showed
+// every `closes: false` could turn true unnoticed.
+test("each wire code's `closes` agrees with the 'connection afterwards' column of docs/errors.md, and `when` says something", () => {
+  const markdown = readFileSync(DOC, "utf8");
+  for (const [code, row] of Object.entries(WIRE_CODES)) {
+    const line = markdown.split(/\r?\n/).find((l) => l.startsWith(`| \`${code}\` |`));
+    assert.ok(line !== undefined, `no docs row for ${code}`);
+    const cells = line.split("|").map((c) => c.trim()).filter((c) => c !== "");
+    const stays = cells[cells.length - 1]!.startsWith("stays open");
+    assert.equal(row.closes, !stays, `${code}: closes ${row.closes}, docs say "${cells[cells.length - 1]}"`);
+    assert.ok(row.when.trim().length > 10, `${code}: a description in \`when\``);
+  }
+});

@@ -25,7 +25,8 @@ function accepted(result: RequestEnvelope | RejectedRequest): RequestEnvelope {
 function rejected(result: RequestEnvelope | RejectedRequest, code: WireCode): RejectedRequest {
   if (!isRejected(result)) assert.fail(`expected ${code}, got a request for ${JSON.stringify(result.method)}`);
   assert.equal(result.fault.code, code, result.fault.message);
-  assert.equal(typeof result.fault.message, "string");
+  // The message is what the client reads: never empty.
+  assert.ok(typeof result.fault.message === "string" && result.fault.message.length > 0, `${code} with no message`);
   return result;
 }
 
@@ -183,6 +184,7 @@ test("bodies that are not objects are INVALID_REQUEST", () => {
   for (const body of ["[]", '[{"in":"ping"}]', '"ping"', "1", "-0.5", "null", "true", "false"]) {
     const r = rejected(parse(body), "INVALID_REQUEST");
     assert.equal(r.id, undefined);
+    assert.match(r.fault.message, /must be a JSON object/, body);
   }
 });
 
@@ -218,6 +220,14 @@ test("invalid UTF-8 is PARSE_ERROR", () => {
   }
   // and the same bytes but valid make a request
   assert.equal(accepted(parseRequest(Buffer.from('{"in":"é€😀"}'))).method, "é€😀");
+});
+
+// A decoded U+FFFD is what sends a body to the strict check; a real U+FFFD,
+// validly encoded (EF BF BD), must pass it (an `||` there refused it unseen).
+test("a validly encoded U+FFFD is accepted, also in a view next to invalid bytes", () => {
+  assert.equal(accepted(parse('{"in":"a\uFFFDb"}')).method, "a\uFFFDb");
+  const whole = Buffer.concat([Buffer.from([0xff]), Buffer.from('{"in":"\uFFFD"}'), Buffer.from([0xc3])]);
+  assert.equal(accepted(parseRequest(whole, undefined, 1, whole.length - 1)).method, "\uFFFD");
 });
 
 test("a body given as a view into a larger buffer is read within its bounds only", () => {

@@ -344,3 +344,61 @@ test("a sink that returns false stops the decoder; resume() goes on from the sam
   assert.deepEqual(got, ["a", "b", "c", "d", "e"]);
   assert.equal(decoder.resume(), null, "nothing held: nothing to do");
 });
+
+// Cases a mutation run (npm run mutate -- protocol) showed no test held.
+test("a body whole inside one chunk is handed out as a view of that chunk, also when it ends the chunk", () => {
+  const seen: Array<{ same: boolean; start: number; end: number }> = [];
+  const chunk = Buffer.concat([frameOf(Buffer.from("ab")), frameOf(Buffer.from("cde"))]);
+  const decoder = new FrameDecoder(MIB, (buf, start, end) => {
+    seen.push({ same: buf === chunk, start, end });
+  });
+  assert.equal(decoder.push(chunk), null);
+  assert.deepEqual(seen, [
+    { same: true, start: 4, end: 6 },
+    { same: true, start: 10, end: 13 },
+  ]);
+});
+
+test("a body split across chunks is assembled in a buffer of exactly its size", () => {
+  const seen: Array<{ length: number; start: number; end: number; text: string }> = [];
+  const decoder = new FrameDecoder(MIB, (buf, start, end) => {
+    seen.push({ length: buf.length, start, end, text: buf.toString("utf8", start, end) });
+  });
+  const stream = frameOf(Buffer.from("hello"));
+  decoder.push(stream.subarray(0, 6));
+  decoder.push(stream.subarray(6));
+  assert.deepEqual(seen, [{ length: 5, start: 0, end: 5, text: "hello" }]);
+});
+
+test("fault messages say what was wrong: a zero prefix, or the size against the limit", () => {
+  const zero = new FrameDecoder(MIB, () => {}).push(prefix(0));
+  assert.match(zero?.message ?? "", /prefix is 0/);
+  const big = new FrameDecoder(100, () => {}).push(prefix(101));
+  assert.match(big?.message ?? "", /101 bytes.*maxFrameBytes \(100\)/);
+});
+
+test("memory follows the bytes received, not the prefix: 10 bytes of a body said to be 1 MiB cost at most 16 KiB", (t) => {
+  const sizes: number[] = [];
+  const allocUnsafe = Buffer.allocUnsafe;
+  t.mock.method(Buffer, "allocUnsafe", (size: number) => {
+    sizes.push(size);
+    return allocUnsafe(size);
+  });
+  const decoder = new FrameDecoder(MIB, () => {});
+  assert.equal(decoder.push(Buffer.concat([prefix(MIB), Buffer.alloc(10, 1)])), null);
+  assert.equal(decoder.push(Buffer.alloc(10, 2)), null);
+  t.mock.restoreAll();
+  assert.ok(sizes.length > 0 && sizes.every((n) => n <= 16 * 1024), `allocations: ${sizes.join(", ")}`);
+});
+
+// Survivor of npm run mutate on main's held/resume (`=== false` to `=== true`
+// after a split body): a sink that returns true must not stop the decoder.
+test("after a body assembled across chunks, a sink returning true gets the frames behind it in the same chunk at once", () => {
+  const bodies: string[] = [];
+  const decoder = new FrameDecoder(MIB, (buf, start, end) => bodies.push(buf.toString("utf8", start, end)) > 0);
+  const stream = Buffer.concat([frameOf(Buffer.from("split")), frameOf(Buffer.from("next"))]);
+  assert.equal(decoder.push(stream.subarray(0, 6)), null);
+  assert.equal(decoder.push(stream.subarray(6)), null);
+  assert.deepEqual(bodies, ["split", "next"]);
+  assert.equal(decoder.held, false);
+});
