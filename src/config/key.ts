@@ -34,6 +34,8 @@ export class ConfigKey<T, R, F extends Flag | undefined> {
     readonly flag: F,
     /** A file path: resolved against the config file's folder, or the current folder when it comes from the flag. */
     readonly isPath: boolean,
+    /** The default depends on the machine (CPU count, descriptor limit), so docs describe it in words. */
+    readonly defaultVaries: boolean,
   ) {}
 }
 
@@ -50,14 +52,14 @@ export function key<T, F extends Flag | undefined = undefined>(
   spec: Common<T, F> & ({ default: Resolved<T> } | { defaultFrom: () => Resolved<T> }),
 ): ConfigKey<T, Resolved<T>, F> {
   const fallback = "defaultFrom" in spec ? spec.defaultFrom : copier(spec.default);
-  return new ConfigKey(spec.check, fallback, spec.flag as F, false);
+  return new ConfigKey(spec.check, fallback, spec.flag as F, false, "defaultFrom" in spec);
 }
 
 /** A key that is absent (undefined) unless set; `path: true` makes it a file path. */
 export function optionalKey<T, F extends Flag | undefined = undefined>(
   spec: Common<T, F> & { path?: true },
 ): ConfigKey<T, Resolved<T> | undefined, F> {
-  return new ConfigKey(spec.check, () => undefined, spec.flag as F, spec.path === true);
+  return new ConfigKey(spec.check, () => undefined, spec.flag as F, spec.path === true, false);
 }
 
 function copier<V>(value: V): () => V {
