@@ -4,52 +4,33 @@
  * --workers 0, serve in this one process.
  */
 import cluster from "node:cluster";
-import { loadConfig, type ConfigOverrides } from "../config.ts";
+import { loadConfig } from "../config.ts";
 import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { serviceManager } from "../cluster/notify.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
 import { pluginMethodCount } from "../plugins/introspection.ts";
-import { intFlag, parseFlags, UsageError } from "./args.ts";
+import { parseFlags, UsageError } from "./args.ts";
+import { configFlagOptions, configFlagSynopsis, configFlagUsage, overridesFrom } from "./config-flags.ts";
 import { bootHint } from "./hints.ts";
 
-export const SERVE_USAGE = `forkrpc serve [--config FILE] [--host HOST] [--port N] [--workers N] [--plugins GLOB ...] [--pid-file FILE]
+export const SERVE_USAGE = `forkrpc serve [--config FILE] ${configFlagSynopsis()}
 
   --config, -c   config file (default: rpc.config.{ts,mts,js,mjs} in this folder)
-  --host         address to listen on (default 127.0.0.1)
-  --port, -p     port; 0 picks a free one (default 8080)
-  --workers, -w  worker processes; 0 serves in this process (default: CPU count)
-  --plugins      plugin glob, relative to this folder; repeat for more
-  --pid-file     write the master's pid here (for forkrpc reload / stop); refused while
-                 another running forkrpc master's pid is in it
-  --accept       shared (default) or round-robin: how workers share the socket
+${configFlagUsage()}
   --watch        reload (safely, as SIGHUP does) when a plugin or the config changes
 
 forkrpc dev [serve flags]   the same as serve --watch`;
 
+/** --config and --watch are the command's own; the rest set config keys (config/keys.ts). */
 export const SERVE_FLAGS = {
   config: { type: "string", short: "c" },
-  host: { type: "string" },
-  port: { type: "string", short: "p" },
-  workers: { type: "string", short: "w" },
-  plugins: { type: "string", multiple: true },
-  "pid-file": { type: "string" },
-  accept: { type: "string" },
+  ...configFlagOptions(),
   watch: { type: "boolean" },
 } as const;
 
-/** The command line's config overrides, shared by serve and dev. */
-export function overridesFrom(values: Record<string, unknown>): ConfigOverrides {
-  return {
-    host: values.host as string | undefined,
-    port: intFlag("port", values.port as string | undefined, 0, 65535),
-    workers: intFlag("workers", values.workers as string | undefined, 0, 256),
-    plugins: values.plugins as string[] | undefined,
-    pidFile: values["pid-file"] as string | undefined,
-    accept: values.accept as ConfigOverrides["accept"],
-  };
-}
+export { overridesFrom };
 
 export function serve(argv: string[]): Promise<number | undefined> {
   return start(argv, "serve");

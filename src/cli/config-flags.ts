@@ -1,0 +1,60 @@
+/**
+ * The serve/dev flags that set config keys, derived from the key table: a key
+ * with a `flag` gets its parseArgs option, its usage line, and its parse,
+ * with the same range the file is checked against.
+ */
+import type { ConfigOverrides } from "../config.ts";
+import { isIntCheck } from "../config/checks.ts";
+import { isKey, type AnyKey, type Flag } from "../config/key.ts";
+import { KEYS } from "../config/keys.ts";
+import { intFlag, type Flags } from "./args.ts";
+
+/** Width of the flag column in usage text, as the hand-written lines of serve.ts. */
+const COLUMN = 15;
+
+/** The top-level keys that have a flag, in table order. */
+function flagged(): Array<[string, AnyKey & { flag: Flag }]> {
+  return Object.entries(KEYS).flatMap(([name, entry]) => (isKey(entry) && entry.flag !== undefined ? [[name, entry as AnyKey & { flag: Flag }]] : []));
+}
+
+/** parseArgs options: every value is a string (numbers are parsed here, to name the flag in the error). */
+export function configFlagOptions(): Flags {
+  return Object.fromEntries(
+    flagged().map(([, { flag }]) => [
+      flag.name,
+      { type: "string" as const, ...(flag.short === undefined ? {} : { short: flag.short }), ...(flag.multiple ? { multiple: true } : {}) },
+    ]),
+  );
+}
+
+/**
+ * The command line's config overrides. Integers out of their key's range are
+ * usage errors here; anything else is checked with the file's checks when the
+ * config is resolved (CONFIG_INVALID, "command line").
+ */
+export function overridesFrom(values: Record<string, unknown>): ConfigOverrides {
+  const overrides: Record<string, unknown> = {};
+  for (const [name, { check, flag }] of flagged()) {
+    const raw = values[flag.name];
+    if (raw === undefined) continue;
+    overrides[name] = isIntCheck(check) ? intFlag(flag.name, raw as string, check.min, check.max) : raw;
+  }
+  return overrides as ConfigOverrides;
+}
+
+/** `[--host HOST] [--port N] ...` for the synopsis line. */
+export function configFlagSynopsis(): string {
+  return flagged()
+    .map(([, { flag }]) => `[--${flag.name} ${flag.arg}${flag.multiple ? " ..." : ""}]`)
+    .join(" ");
+}
+
+/** One usage entry per flag: `  --port, -p     port; ...`, later lines of the help under its first. */
+export function configFlagUsage(): string {
+  return flagged()
+    .map(([, { flag }]) => {
+      const label = `--${flag.name}${flag.short === undefined ? "" : `, -${flag.short}`}`;
+      return `  ${label.padEnd(COLUMN)}${flag.help.split("\n").join(`\n${" ".repeat(COLUMN + 2)}`)}`;
+    })
+    .join("\n");
+}

@@ -1,0 +1,78 @@
+/**
+ * The checks a config key's value must pass, each typed by the value it
+ * admits: the key table (keys.ts) derives the config's types from them, so a
+ * key's type and its check cannot disagree.
+ */
+import type { AccessLogOptions } from "../middleware/access-log.ts";
+import type { AuthOptions } from "../middleware/auth.ts";
+import type { MiddlewareFn } from "../middleware/types.ts";
+
+/**
+ * null when the value is acceptable, else what it must be ("an integer from
+ * 0 to 65535"). `T` only carries the admitted type to the table's types.
+ */
+export type Check<T> = ((value: unknown) => string | null) & { readonly admits?: T };
+
+/** An integer check keeps its range: a command-line flag parses against it, and docs are tested against it. */
+export type IntCheck = Check<number> & { readonly min: number; readonly max: number };
+
+function check<T>(fn: (value: unknown) => string | null): Check<T> {
+  return fn;
+}
+
+export function int(min: number, max: number): IntCheck {
+  const fn = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? null : `an integer from ${min} to ${max}`);
+  return Object.assign(fn, { min, max });
+}
+
+export function isIntCheck(c: Check<unknown>): c is IntCheck {
+  return typeof (c as Partial<IntCheck>).min === "number";
+}
+
+export const nonEmptyString = check<string>((v) => (typeof v === "string" && v !== "" ? null : "a non-empty string"));
+
+export function oneOf<const V extends string>(...values: V[]): Check<V> {
+  return check<V>((v) => (typeof v === "string" && (values as string[]).includes(v) ? null : `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`));
+}
+
+export const bool = check<boolean>((v) => (typeof v === "boolean" ? null : "true or false"));
+
+export const patterns = check<string[]>((v) =>
+  Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === "string" && p !== "") ? null : "a non-empty array of glob patterns",
+);
+
+export const functions = check<MiddlewareFn[]>((v) =>
+  Array.isArray(v) && v.every((f) => typeof f === "function") ? null : "an array of middleware functions",
+);
+
+export const builtIns = check<Array<"rpc.discover" | "rpc.health">>((v) =>
+  Array.isArray(v) && v.every((m) => m === "rpc.discover" || m === "rpc.health") ? null : 'an array of "rpc.discover", "rpc.health"',
+);
+
+export const auth = check<AuthOptions>((v) => {
+  const want = "{ tokens?: string[] | Record<token, principal>, verify?: (token, ctx) => principal | null }";
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
+  const { tokens, verify, ...rest } = v as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return `${want} (unknown key "${Object.keys(rest)[0]}")`;
+  if (verify !== undefined && typeof verify !== "function") return want;
+  if (tokens === undefined) return verify === undefined ? `${want} (give tokens or verify)` : null;
+  if (Array.isArray(tokens)) return tokens.every((t) => typeof t === "string" && t !== "") ? null : want;
+  if (tokens === null || typeof tokens !== "object") return want;
+  return Object.values(tokens).every((p) => p !== null && typeof p === "object" && !Array.isArray(p)) ? null : want;
+});
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
+
+export const accessLog = check<boolean | AccessLogOptions>((v) => {
+  const want = 'true, false, or { level?: "info" | ..., sampleRate?: 0..1, params?: boolean }';
+  if (typeof v === "boolean") return null;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
+  for (const [key, value] of Object.entries(v)) {
+    const ok =
+      (key === "level" && LEVELS.includes(value as string)) ||
+      (key === "sampleRate" && typeof value === "number" && value >= 0 && value <= 1) ||
+      (key === "params" && typeof value === "boolean");
+    if (!ok) return `${want} (bad "${key}")`;
+  }
+  return null;
+});
