@@ -45,8 +45,9 @@ export interface HeartbeatMessage {
   readonly rejected: number;
   readonly rssBytes: number;
   /** The longest-running requests (a bounded few), for hung-worker reports. */
-  readonly inflight: readonly InflightRequest[];
-  readonly inflightCount: number;
+  readonly oldest: readonly InflightRequest[];
+  /** How many requests are in flight (as activity.ts counts them). */
+  readonly inflight: number;
 }
 
 /** Stop accepting, answer what was received, close idle connections, exit. */

@@ -97,8 +97,8 @@ function startHeartbeat(config: ServerConfig, started: StartedServer, activity: 
         accepted: stats.accepted,
         rejected: stats.rejected,
         rssBytes,
-        inflight: activity.oldest(MAX_REPORTED_INFLIGHT),
-        inflightCount: activity.inflight,
+        oldest: activity.oldest(MAX_REPORTED_INFLIGHT),
+        inflight: activity.inflight,
       });
     } catch (error) {
       log.error(`heartbeat failed: ${describe(error)}`);

@@ -25,7 +25,7 @@ export function staticPrefix(pattern: string): string {
   return fixed.length === parts.length ? dirname(pattern) : fixed.join("/") || ".";
 }
 
-export function watchForChanges(config: ServerConfig, onChange: (what: string) => void): () => void {
+export function watchFiles(config: ServerConfig, onChange: (what: string) => void): () => void {
   const watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | null = null;
   let changed = "";
