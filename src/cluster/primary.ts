@@ -22,7 +22,7 @@ import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.t
 import { watchFiles } from "./file-watch.ts";
 import type { PidFile } from "./pid-file.ts";
 import { WorkerProcesses } from "./processes.ts";
-import type { MasterObserver } from "./records.ts";
+import type { MasterObserver } from "./observers.ts";
 import type { ReadyInfo } from "./shell.ts";
 import { Supervisor } from "./supervisor.ts";
 

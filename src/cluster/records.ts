@@ -64,23 +64,3 @@ export function newRecord(generation: number, now: number, maxRequests: number, 
  * that comes before the first ready line, beside "starting").
  */
 export type MasterPhase = "starting" | "serving" | "stopping" | "stopped";
-
-/**
- * Hooks on the master's state changes, called synchronously after each one.
- * This is where later work attaches: registering the server in a service
- * registry once it serves (phase "serving") and withdrawing it when it stops
- * ("stopping"), aggregating the workers' heartbeats into metrics (`heartbeat`),
- * counting restarts (`worker` with state "exited"). An observer must not throw
- * and must not call back into the supervisor; what it throws is logged and
- * dropped.
- */
-export interface MasterObserver {
-  /** A worker changed state; `from` is null for a worker just forked. */
-  worker?(record: Readonly<WorkerRecord>, from: WorkerState | null, reason: string | undefined): void;
-  /** The master changed phase. */
-  phase?(phase: MasterPhase, reason: string): void;
-  /** A reload started (`done` false) or completed or was abandoned (`done` true, `ok` says which). */
-  reload?(generation: number, done: boolean, ok: boolean): void;
-  /** A worker's heartbeat arrived (its record holds the figures). */
-  heartbeat?(record: Readonly<WorkerRecord>): void;
-}

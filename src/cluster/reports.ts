@@ -28,3 +28,9 @@ export function statusReport(records: readonly WorkerRecord[], target: number, g
   });
   return `${records.length} workers (target ${target}, generation ${generation}):\n${lines.join("\n")}`;
 }
+
+/** The CLI's hint for a boot failure reported as "CODE: message", if it has one. */
+export function bootHint(why: string, hint: ((code: string, message: string) => string | undefined) | undefined): string | undefined {
+  const coded = /^([A-Z_]+): ([^]*)$/.exec(why);
+  return coded === null ? undefined : hint?.(coded[1] as string, coded[2] as string);
+}

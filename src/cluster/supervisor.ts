@@ -8,13 +8,13 @@
  * test/cluster/ drive it with neither forks nor real timers.
  */
 import type { ServerConfig } from "../config.ts";
-import { describe } from "../errors.ts";
 import { log as defaultLog } from "../log.ts";
 import type { HeartbeatMessage } from "./ipc.ts";
 import { missingWorkers, oldestServing } from "./generations.ts";
 import { crashLoop, hungWorkers, recycleReason, requestLimit, respawnDelay } from "./policy.ts";
-import { newRecord, type MasterObserver, type MasterPhase, type WorkerRecord, type WorkerState } from "./records.ts";
-import { statusReport } from "./reports.ts";
+import { Observers, type MasterObserver } from "./observers.ts";
+import { newRecord, type MasterPhase, type WorkerRecord, type WorkerState } from "./records.ts";
+import { bootHint, statusReport } from "./reports.ts";
 import { Reloads } from "./reloads.ts";
 import { realClock, type Clock, type MasterShell } from "./shell.ts";
 import type { StallReport } from "./watchdog.ts";
@@ -27,7 +27,7 @@ export class Supervisor {
   readonly #clock: Clock;
   readonly log: Log;
   readonly #table = new Set<WorkerRecord>();
-  readonly #observers: MasterObserver[] = [];
+  readonly #observers: Observers;
   readonly reloads: Reloads;
   #phase: MasterPhase = "starting";
   #exitCode = 0;
@@ -43,6 +43,7 @@ export class Supervisor {
     this.#shell = shell;
     this.#clock = clock;
     this.log = logger;
+    this.#observers = new Observers((message) => logger.error(message));
     this.target = config.workers;
     this.reloads = new Reloads(this);
   }
@@ -64,23 +65,13 @@ export class Supervisor {
     return [...this.#table];
   }
 
-  /** Adds an observer (see MasterObserver); returns its removal. */
+  /** Adds an observer (see MasterObserver in observers.ts); returns its removal. */
   observe(observer: MasterObserver): () => void {
-    this.#observers.push(observer);
-    return () => {
-      const i = this.#observers.indexOf(observer);
-      if (i >= 0) this.#observers.splice(i, 1);
-    };
+    return this.#observers.add(observer);
   }
 
   notify(call: (o: MasterObserver) => void): void {
-    for (const o of this.#observers) {
-      try {
-        call(o);
-      } catch (error) {
-        this.log.error(`master observer failed: ${describe(error)}`);
-      }
-    }
+    this.#observers.notify(call);
   }
 
   start(): void {
@@ -147,8 +138,7 @@ export class Supervisor {
     r.lastError = why;
     if (this.stopping) return;
     this.log.error(`worker ${r.pid} failed to boot: ${why}`);
-    const coded = /^([A-Z_]+): ([^]*)$/.exec(why);
-    const hint = coded === null ? undefined : this.#shell.hint?.(coded[1] as string, coded[2] as string);
+    const hint = bootHint(why, this.#shell.hint);
     if (hint !== undefined && !this.#hinted.has(hint)) {
       // Every worker fails the same way (all of them try the port): say it once.
       this.#hinted.add(hint);
