@@ -25,8 +25,11 @@ export class Reloads {
   /** Booting workers SIGKILLed when their reload was abandoned: their exits are expected. */
   readonly #abandoned = new WeakSet<WorkerRecord>();
 
-  constructor(master: Supervisor) {
+  readonly #loadConfig: () => Promise<ServerConfig>;
+
+  constructor(master: Supervisor, loadConfig: () => Promise<ServerConfig>) {
     this.#master = master;
+    this.#loadConfig = loadConfig;
   }
 
   /** True for a worker of the generation now booting. */
@@ -48,7 +51,7 @@ export class Reloads {
     }
     let config: ServerConfig;
     try {
-      config = await master.loadConfig();
+      config = await this.#loadConfig();
     } catch (error) {
       master.log.error(`reload abandoned, old workers keep serving: config: ${describe(error)}`);
       return;

@@ -45,7 +45,7 @@ export class Supervisor {
     this.log = logger;
     this.#observers = new Observers((message) => logger.error(message));
     this.target = config.workers;
-    this.reloads = new Reloads(this);
+    this.reloads = new Reloads(this, () => shell.loadConfig());
   }
 
   get phase(): MasterPhase {
@@ -289,24 +289,13 @@ export class Supervisor {
       else this.retire(r, reason);
     }
     // Workers cut their own connections at graceMs; this is the backstop.
-    const { shutdown, supervision } = this.config;
-    this.#clock.after(
-      shutdown.graceMs + supervision.hookTimeoutMs + 2_000,
-      () => {
-        for (const r of this.workers()) this.kill(r, "grace period over");
-      },
-      true,
-    );
+    const backstopMs = this.config.shutdown.graceMs + this.config.supervision.hookTimeoutMs + 2_000;
+    this.#clock.after(backstopMs, () => this.workers().forEach((r) => this.kill(r, "grace period over")), true);
     if (this.#table.size === 0) this.#finish();
   }
 
   #finish(): void {
     this.#setPhase("stopped", `exit code ${this.#exitCode}`);
     this.#shell.finished(this.#exitCode);
-  }
-
-  /** For Reloads. */
-  loadConfig(): Promise<ServerConfig> {
-    return this.#shell.loadConfig();
   }
 }

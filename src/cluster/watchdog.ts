@@ -1,7 +1,7 @@
 /**
  * A watchdog thread inside each worker. When a handler blocks the event
  * loop, nothing on the main thread can report it: heartbeats just stop.
- * This thread can: it watches the loop's tick in shared memory and, while
+ * This thread can: it reads the loop's tick in shared memory and, while
  * the loop is stalled, writes which handler call is on the stack (method,
  * request id, how long) as JSON lines to the master's report pipe, so the
  * master can say what hung when it kills the worker.
