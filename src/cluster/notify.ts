@@ -13,6 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import { log } from "../log.ts";
+import type { MasterObserver } from "./observers.ts";
 
 export class ServiceNotifier {
   readonly #socket: string | undefined;
@@ -61,3 +62,22 @@ export class ServiceNotifier {
 
 /** The master's notifier: one per process. */
 export const serviceManager = new ServiceNotifier();
+
+/**
+ * The master's state changes as systemd hears them (the first READY=1 is
+ * the CLI's, with the ready line): RELOADING=1 when a reload starts, READY=1
+ * when it completes or is abandoned (the old generation serves on either
+ * way), STOPPING=1 when the master stops.
+ */
+export function serviceManagerObserver(notifier: Pick<ServiceNotifier, "notify">): MasterObserver {
+  return {
+    reload: (generation, outcome, detail) => {
+      if (outcome === "started") void notifier.notify("RELOADING=1", `STATUS=reloading (${detail})`);
+      else if (outcome === "complete") void notifier.notify("READY=1", `STATUS=serving, generation ${generation}`);
+      else void notifier.notify("READY=1", `STATUS=serving; reload abandoned: ${detail}`);
+    },
+    phase: (phase, reason) => {
+      if (phase === "stopping") void notifier.notify("STOPPING=1", `STATUS=stopping (${reason})`);
+    },
+  };
+}

@@ -18,8 +18,8 @@ export interface MasterObserver {
   worker?(record: Readonly<WorkerRecord>, from: WorkerState | null, reason: string | undefined): void;
   /** The master changed phase. */
   phase?(phase: MasterPhase, reason: string): void;
-  /** A reload started (`done` false) or completed or was abandoned (`done` true, `ok` says which). */
-  reload?(generation: number, done: boolean, ok: boolean): void;
+  /** A reload to `generation` started (detail: its reason), completed, or was abandoned (detail: why). */
+  reload?(generation: number, outcome: "started" | "complete" | "abandoned", detail: string): void;
   /** A worker's heartbeat arrived (its record holds the figures). */
   heartbeat?(record: Readonly<WorkerRecord>): void;
 }

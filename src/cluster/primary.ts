@@ -15,12 +15,14 @@
  * This file is the wiring: the decisions are the supervisor's
  * (supervisor.ts, a state machine over pure policies), the processes are
  * processes.ts's. Here: the signal handlers, the hang-check timer, the file
- * watcher of --watch, and the pid file.
+ * watcher of --watch, the pid file, and systemd's notifications (an
+ * observer of the supervisor, notify.ts).
  */
 import cluster from "node:cluster";
 import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.ts";
 import { watchFiles } from "./file-watch.ts";
 import type { PidFile } from "./pid-file.ts";
+import { serviceManager, serviceManagerObserver } from "./notify.ts";
 import { WorkerProcesses } from "./processes.ts";
 import type { MasterObserver } from "./observers.ts";
 import type { ReadyInfo } from "./shell.ts";
@@ -72,6 +74,7 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
       },
     });
     processes.supervisor = supervisor;
+    supervisor.observe(serviceManagerObserver(serviceManager));
     for (const o of options.observers ?? []) supervisor.observe(o);
     for (const signal of SIGNALS) {
       const fn = () => supervisor.signal(signal);

@@ -62,7 +62,7 @@ export class Reloads {
     const generation = ++this.#newest;
     this.active = { generation, reason };
     master.log.info(`reload (${reason}): booting generation ${generation} with ${master.target} workers`);
-    master.notify((o) => o.reload?.(generation, false, false));
+    master.notify((o) => o.reload?.(generation, "started", reason));
     for (let i = 0; i < master.target; i++) master.fork(generation);
   }
 
@@ -76,10 +76,10 @@ export class Reloads {
     this.active = null;
     this.serving = generation;
     master.log.info(`reload complete: generation ${generation} ready, retiring ${takeover.old.length} old workers`);
+    master.notify((o) => o.reload?.(generation, "complete", ""));
     for (const r of takeover.old) master.retire(r, "reload");
     // SIGTTOU during the reload lowered the target below what was forked.
     for (const r of takeover.surplus) master.retire(r, "scaled down");
-    master.notify((o) => o.reload?.(generation, true, true));
   }
 
   /** Stops the booting generation; the serving one goes on. */
@@ -89,6 +89,7 @@ export class Reloads {
     if (generation === undefined) return;
     this.active = null;
     master.log.error(`reload abandoned, old workers keep serving: ${why}`);
+    master.notify((o) => o.reload?.(generation, "abandoned", why));
     for (const r of master.workers()) {
       if (r.generation !== generation) continue;
       if (r.state === "booting") {
@@ -96,6 +97,5 @@ export class Reloads {
         master.kill(r, "reload abandoned");
       } else master.retire(r, "reload abandoned");
     }
-    master.notify((o) => o.reload?.(generation, true, false));
   }
 }

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { HeartbeatMessage } from "../../src/cluster/ipc.ts";
+import { serviceManagerObserver } from "../../src/cluster/notify.ts";
 import type { WorkerState } from "../../src/cluster/records.ts";
 import { fakeMaster, INFO, serving, settle } from "./fake-master.ts";
 
@@ -256,4 +257,24 @@ test("observers see every state change in order; one that throws is logged and t
     `${a.pid}: retiring -> exited`,
   ]);
   assert.match(logs.join("\n"), /master observer failed: (Error: )?metrics are down/);
+});
+
+test("systemd hears the master through its observer: RELOADING=1, READY=1 after a reload or its abandon, STOPPING=1", async () => {
+  const { master, forked } = serving({ workers: 1 });
+  const sent: string[] = [];
+  master.observe(serviceManagerObserver({ notify: async (...fields: string[]) => void sent.push(fields.join(" ")) }));
+  master.signal("SIGHUP");
+  await settle();
+  master.workerReady(forked[1]!, INFO);
+  master.signal("SIGHUP");
+  await settle();
+  master.workerBootFailed(forked[2]!, "PLUGIN_LOAD_FAILED: broken.ts");
+  master.signal("SIGTERM");
+  assert.deepEqual(sent, [
+    "RELOADING=1 STATUS=reloading (SIGHUP)",
+    "READY=1 STATUS=serving, generation 2",
+    "RELOADING=1 STATUS=reloading (SIGHUP)",
+    `READY=1 STATUS=serving; reload abandoned: worker ${forked[2]!.pid} of generation 3 failed to boot: PLUGIN_LOAD_FAILED: broken.ts`,
+    "STOPPING=1 STATUS=stopping (SIGTERM)",
+  ]);
 });
