@@ -278,3 +278,14 @@ test("systemd hears the master through its observer: RELOADING=1, READY=1 after 
     "STOPPING=1 STATUS=stopping (SIGTERM)",
   ]);
 });
+
+test("a recycling worker that dies before its replacement is ready gets no drain (no signal to a dead pid)", () => {
+  const { master, clock, forked, actions } = serving({ workers: 1, supervision: { maxRequests: 1 } });
+  const old = forked[0]!;
+  master.workerHeartbeat(old, beat(1));
+  clock.advance(60_000);
+  master.workerExited(old, null, "SIGKILL");
+  master.workerReady(forked[1]!, INFO);
+  assert.deepEqual(actions, []);
+  assert.deepEqual(master.workers(), [forked[1]]);
+});
