@@ -3,19 +3,7 @@
 // run as they do under scripts/test.js; per-test coverage (a test here is a
 // file) sends each mutant only to the files that reach its code, servers they
 // spawn included (scripts/mutate/coverage-bridge.cjs).
-import { readFileSync } from "node:fs";
 import { globSync } from "glob";
-
-/** The master's supervision policy: the lines that count crashes and compute backoff. */
-function policyLines() {
-  const file = "src/cluster/primary.ts";
-  const lines = readFileSync(new URL(file, import.meta.url), "utf8").split("\n");
-  const picked = [];
-  lines.forEach((line, i) => {
-    if (/#crashes|\bearly\b|\bdelay\b/.test(line) && !/^\s*(\/\/|\/\*\*|\*)|\blog\./.test(line)) picked.push(`${file}:${i + 1}-${i + 1}`);
-  });
-  return picked;
-}
 
 /** Each part: what is mutated, and the test files that can kill its mutants. */
 const PARTS = {
@@ -37,9 +25,11 @@ const PARTS = {
     mutate: ["src/server/**/*.ts"],
     tests: ["test/server/*.test.ts", "test/integration/protocol.test.ts", "test/integration/regressions.test.ts", "test/integration/smoke.test.ts"],
   },
+  // The master's supervision policy, pure functions since the supervisor
+  // split: its unit tests need no fork; respawn.test.ts checks it end to end.
   policy: {
-    mutate: policyLines(),
-    tests: ["test/integration/respawn.test.ts"],
+    mutate: ["src/cluster/policy.ts", "src/cluster/generations.ts"],
+    tests: ["test/cluster/policy.test.ts", "test/cluster/generations.test.ts", "test/cluster/supervisor.test.ts", "test/integration/respawn.test.ts"],
   },
 };
 

@@ -86,8 +86,8 @@ test("a worker hit by an uncaught exception while it boots never counts as ready
 });
 
 // Mutant this kills (issue 18, survivor 3): the crash counter not reset by a
-// healthy death (`this.#crashes = early ? this.#crashes + 1 : 0` made to
-// always add one). Then deaths of long-running workers added up over the
+// healthy death (`this.#crashes = early ? this.#crashes + 1 : 0` in
+// primary.ts, now `crashLoop` in src/cluster/policy.ts, made to always add one). Then deaths of long-running workers added up over the
 // server's life and the crashLoopLimit-th one stopped the master as a crash loop.
 test("healthy workers killed one after another, more times than crashLoopLimit, do not stop the master", { timeout: 60_000 }, async (t) => {
   // The fixture: minUptimeMs 300, crashLoopLimit 2.
