@@ -7,11 +7,24 @@
 import type { ServerConfig } from "../config.ts";
 import { describe } from "../errors.ts";
 import { reloadTakeover } from "./generations.ts";
+import type { MasterObserver } from "./observers.ts";
 import type { WorkerRecord } from "./records.ts";
-import type { Supervisor } from "./supervisor.ts";
+
+/** What a reload needs of the supervisor that owns it (an interface, so the two files do not import each other). */
+export interface ReloadHost {
+  readonly stopping: boolean;
+  readonly log: { info(m: string): void; warn(m: string): void; error(m: string): void };
+  config: ServerConfig;
+  target: number;
+  notify(call: (o: MasterObserver) => void): void;
+  fork(generation: number): WorkerRecord;
+  workers(): WorkerRecord[];
+  retire(r: WorkerRecord, reason: string): void;
+  kill(r: WorkerRecord, reason: string): void;
+}
 
 export class Reloads {
-  readonly #master: Supervisor;
+  readonly #master: ReloadHost;
   /** The generation that serves. */
   serving = 1;
   /**
@@ -27,7 +40,7 @@ export class Reloads {
 
   readonly #loadConfig: () => Promise<ServerConfig>;
 
-  constructor(master: Supervisor, loadConfig: () => Promise<ServerConfig>) {
+  constructor(master: ReloadHost, loadConfig: () => Promise<ServerConfig>) {
     this.#master = master;
     this.#loadConfig = loadConfig;
   }
