@@ -7,7 +7,7 @@ import "reflect-metadata";
 export { Rpc, type RpcOptions, type RpcHandler, type RpcMethodMeta } from "./decorators/rpc.ts";
 export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCode } from "./errors.ts";
 export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
-export type { RpcContext, Peer } from "./server/context.ts";
+export type { RpcContext, Peer } from "./request/context.ts";
 export {
   RpcClient,
   type ClientOptions,

@@ -4,36 +4,10 @@
  * handlers happen later, in plugins/load.ts.
  */
 import { injectable } from "tsyringe";
-import type { RpcContext } from "../server/context.ts";
-import type { StandardSchema } from "../middleware/validation.ts";
+import type { HandlerClass, RpcMethodMeta, RpcOptions } from "../request/method.ts";
 import { callerFile } from "./caller-file.ts";
 
-export interface RpcOptions {
-  /** The reply type sent in the response's `out`; defaults to the method name. */
-  readonly out?: string;
-  /** A sentence for humans and for introspection. */
-  readonly description?: string;
-  /** Longest time the method may take; the request's meta.timeoutMs or the config default may lower it. */
-  readonly timeoutMs?: number;
-  /** A Standard Schema (zod, valibot, ...): bad params answer INVALID_PARAMS; handle() gets the parsed value. */
-  readonly params?: StandardSchema;
-  /** Skip auth for this method. */
-  readonly public?: boolean;
-  /** Scopes the caller's principal must have (auth), else PERMISSION_DENIED. */
-  readonly scopes?: readonly string[];
-}
-
-export interface RpcMethodMeta extends RpcOptions {
-  readonly name: string;
-  readonly out: string;
-}
-
-/** The shape every handler class has. */
-export interface RpcHandler<P = any, R = unknown> {
-  handle(params: P, ctx: RpcContext): R | Promise<R>;
-}
-
-export type HandlerClass = new (...args: any[]) => RpcHandler;
+export type { RpcOptions, RpcMethodMeta, RpcHandler, HandlerClass } from "../request/method.ts";
 
 /** One application of @Rpc to a class. */
 export interface RpcDecoration {

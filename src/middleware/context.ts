@@ -4,10 +4,10 @@
  */
 import type { DependencyContainer } from "tsyringe";
 import type { Logger } from "pino";
-import type { RpcMethodMeta } from "../decorators/rpc.ts";
+import type { RpcMethodMeta } from "../request/method.ts";
 import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
-import type { Peer } from "../server/context.ts";
-import type { RequestContext } from "../server/request-context.ts";
+import type { Peer } from "../request/context.ts";
+import type { RequestContext } from "../request/request-context.ts";
 import type { MiddlewareContext } from "./types.ts";
 
 export class CallContext implements MiddlewareContext {

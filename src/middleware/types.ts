@@ -5,8 +5,8 @@
 import type { DependencyContainer } from "tsyringe";
 import type { Logger } from "pino";
 import type { RequestId } from "../protocol/envelope.ts";
-import type { Peer } from "../server/context.ts";
-import type { RpcMethodMeta } from "../decorators/rpc.ts";
+import type { Peer } from "../request/context.ts";
+import type { RpcMethodMeta } from "../request/method.ts";
 
 export interface MiddlewareContext {
   readonly request: {

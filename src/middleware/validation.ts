@@ -5,32 +5,10 @@
  * receives the parsed value.
  */
 import { RpcError } from "../errors.ts";
-import type { WithInput } from "../params-input.ts";
 import type { MiddlewareFn } from "./types.ts";
+import type { StandardSchema } from "../request/standard-schema.ts";
 
-/** The part of the Standard Schema interface forkrpc uses (standardschema.dev). */
-export interface StandardSchema<Input = unknown, Output = Input> {
-  readonly "~standard": {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
-    readonly types?: { readonly input: Input; readonly output: Output };
-    /** Standard JSON Schema, where the library offers it (zod 4 does). */
-    readonly jsonSchema?: { readonly input: (options: { target: string }) => Record<string, unknown> };
-  };
-}
-
-export type StandardResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> }> };
-
-/**
- * The type a schema produces: use it for handle()'s params. It also carries
- * what the schema accepts, so that typed client calls ask the caller for
- * that (a field with a default is optional to the caller) and not for the
- * parsed value (src/params-input.ts).
- */
-export type Infer<S> = S extends StandardSchema<infer I, infer O> ? WithInput<O, I> : never;
+export type { StandardSchema, StandardResult, Infer } from "../request/standard-schema.ts";
 
 export function isStandardSchema(value: unknown): value is StandardSchema {
   const std = (value as { "~standard"?: { validate?: unknown } } | null)?.["~standard"];

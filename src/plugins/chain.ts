@@ -24,7 +24,7 @@ import { deadlineStep } from "../middleware/deadline.ts";
 import type { CallContext } from "../middleware/context.ts";
 import type { MiddlewareClass, MiddlewareContext, MiddlewareFn } from "../middleware/types.ts";
 import { validate } from "../middleware/validation.ts";
-import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
+import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
 import { shownPath } from "./discover.ts";
 import { construct } from "./injection.ts";
 import type { MiddlewareDefinition } from "./load.ts";

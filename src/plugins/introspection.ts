@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ServerConfig } from "../config.ts";
-import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
+import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
 import { jsonSchemaOf } from "../middleware/validation.ts";
 import type { Activity } from "../server/activity.ts";
 import { buildChain } from "./chain.ts";

@@ -4,7 +4,7 @@
  */
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
-import type { RpcHandler, RpcMethodMeta } from "../decorators/rpc.ts";
+import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
 import { buildChain, chainParts, isMiddlewareClass, type ChainParts, type Chains } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
 import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";

@@ -14,7 +14,7 @@ import { deadlineOf, withDeadline } from "../middleware/deadline.ts";
 import type { MethodEntry, Registry } from "../plugins/registry.ts";
 import type { Chains } from "../plugins/chain.ts";
 import type { Activity } from "./activity.ts";
-import type { RequestContext } from "./request-context.ts";
+import type { RequestContext } from "../request/request-context.ts";
 
 const SHOWN_NAME_CHARS = 100;
 

@@ -11,7 +11,7 @@ import { overLimit, type InflightLimits } from "../middleware/limits.ts";
 import type { Activity, Running } from "./activity.ts";
 import type { AnswerQueue } from "./answers.ts";
 import { dispatch } from "./dispatch.ts";
-import { RequestContext, type ContextOwner } from "./request-context.ts";
+import { RequestContext, type ContextOwner } from "../request/request-context.ts";
 
 export interface RequestsOwner extends ContextOwner {
   /** A later answer was placed: write it soon (once per event-loop turn is enough). */
