@@ -7,7 +7,7 @@ import { RpcClient } from "../client/index.ts";
 import { loadConfig } from "../config.ts";
 import { RpcError } from "../errors.ts";
 import { describeMethod, type MethodDescription } from "../plugins/introspection.ts";
-import { loadRegistry } from "../server/start.ts";
+import { loadRegistry } from "../boot/start.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visible, visibleValue } from "./escape.ts";
 import { schemaSummary } from "./schema-summary.ts";

@@ -8,7 +8,7 @@ import { BootError, describe } from "../errors.ts";
 import { log } from "../log.ts";
 import { pluginMethodCount } from "../plugins/introspection.ts";
 import { Activity } from "../server/activity.ts";
-import { startServer, stopServer, type StartedServer } from "../server/start.ts";
+import { startServer, stopServer, type StartedServer } from "../boot/start.ts";
 import { REPORT_FD_ENV, router, toPrimary, type ToWorker } from "./ipc.ts";
 import { createCallSlot, startWatchdog } from "./watchdog.ts";
 

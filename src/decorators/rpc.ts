@@ -1,7 +1,10 @@
 /**
- * @Rpc marks a class as the handler of one method. Like every decorator in
- * forkrpc it only records metadata: finding, importing and registering
- * handlers happen later, in plugins/load.ts.
+ * @Rpc marks a class as the handler of one method. It records metadata on
+ * the class; finding, importing and registering handlers happen later, in
+ * plugins/load.ts, which scans each module's exports for that metadata. The
+ * one thing an export scan cannot see is a decorated class nobody exports,
+ * so while a load watches (watchDecorations) @Rpc also tells it which
+ * classes it decorated; with no load watching, nothing is kept.
  */
 import { injectable } from "tsyringe";
 import type { HandlerClass, RpcMethodMeta, RpcOptions } from "../request/method.ts";
@@ -19,9 +22,9 @@ export interface RpcDecoration {
 // Symbol.for keys: metadata stays readable even when a plugin resolves a
 // second copy of this module.
 const DECORATIONS = Symbol.for("forkrpc.rpc.decorations");
-const SEEN = Symbol.for("forkrpc.rpc.seen");
+const WATCHERS = Symbol.for("forkrpc.rpc.watchers");
 
-type Registry = { [SEEN]?: HandlerClass[] };
+type Watched = { [WATCHERS]?: Set<HandlerClass[]> };
 type Decorated = { [DECORATIONS]: RpcDecoration[] };
 
 /**
@@ -45,8 +48,7 @@ export function Rpc(name: string, options: RpcOptions = {}) {
     }
     Object.defineProperty(target, DECORATIONS, { value: [decoration], enumerable: false });
     injectable()(target);
-    const seen = ((globalThis as Registry)[SEEN] ??= []);
-    seen.push(target);
+    for (const classes of (globalThis as Watched)[WATCHERS] ?? []) classes.push(target);
   };
   return decorate;
 }
@@ -62,7 +64,16 @@ export function rpcMetaOf(value: unknown): RpcMethodMeta | undefined {
   return rpcDecorationsOf(value)[0]?.meta;
 }
 
-/** Every class decorated with @Rpc in this process so far, in decoration order. */
-export function decoratedClasses(): readonly HandlerClass[] {
-  return (globalThis as Registry)[SEEN] ?? [];
+/** What one watch saw: the classes @Rpc decorated since it began, in order. */
+export interface DecorationWatch {
+  readonly classes: readonly HandlerClass[];
+  stop(): void;
+}
+
+/** Lists every class @Rpc decorates from now until stop() (a class decorated twice is listed once). */
+export function watchDecorations(): DecorationWatch {
+  const watchers = ((globalThis as Watched)[WATCHERS] ??= new Set());
+  const classes: HandlerClass[] = [];
+  watchers.add(classes);
+  return { classes, stop: () => void watchers.delete(classes) };
 }

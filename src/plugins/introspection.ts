@@ -13,15 +13,16 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ServerConfig } from "../config.ts";
-import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
+import type { RpcMethodMeta } from "../request/method.ts";
 import { jsonSchemaOf } from "../middleware/validation.ts";
-import type { Activity } from "../server/activity.ts";
-import { buildChain } from "./chain.ts";
-import { addMethod, type BuiltRegistry, type MethodEntry } from "./registry.ts";
+import { BUILT_IN, type BuiltInMethod, type BuiltIns, type MethodEntry } from "./registry.ts";
 import { shownPath } from "./discover.ts";
 
-/** The `file` of built-in methods. */
-const BUILT_IN = "(built in)";
+/** What rpc.health reports about the worker's load (server/activity.ts keeps it). */
+export interface WorkerLoad {
+  readonly inflight: number;
+  readonly served: number;
+}
 
 /** Methods that came from plugin files (what the ready line counts). */
 export function pluginMethodCount(methods: ReadonlyMap<string, MethodEntry>): number {
@@ -53,47 +54,37 @@ export function describeMethod(meta: RpcMethodMeta): MethodDescription {
   };
 }
 
-/** Adds rpc.discover and rpc.health to the registry's method table, as configured. */
-export function addIntrospection(registry: BuiltRegistry, config: ServerConfig, activity: Activity): void {
-  const methods = registry.methods as Map<string, MethodEntry>;
-  const { container, parts } = registry;
-  const builtIns: Array<[RpcMethodMeta, RpcHandler, boolean]> = [];
-  const builtIn = (name: string, description: string): RpcMethodMeta => ({
-    name,
-    out: name,
-    description,
-    ...(config.introspection.public.includes(name) ? { public: true } : {}),
-  });
-  const discoverMeta = builtIn("rpc.discover", "Describes every method this server offers.");
-  const healthMeta = builtIn("rpc.health", "This worker's pid, uptime, load and registry hash.");
-  if (config.introspection.discover) builtIns.push([discoverMeta, { handle: () => discovery }, false]);
-  if (config.introspection.health) {
-    builtIns.push([
-      healthMeta,
-      {
-        handle: () => ({
-          status: "serving",
-          pid: process.pid,
-          uptimeMs: Math.round(process.uptime() * 1000),
-          inflight: activity.inflight,
-          served: activity.served,
-          registryHash,
-        }),
-      },
-      true,
-    ]);
-  }
-  for (const [meta, handler, unlimited] of builtIns) {
-    if (methods.has(meta.name)) continue; // a plugin chose to provide its own
-    // rpc.health stays unlimited (a probe must see a full worker) and, with no
-    // middleware configured, chainless. Both answer at once: no default
-    // deadline, so no timer per probe.
-    const chain = buildChain(parts, meta, null, handler, BUILT_IN);
-    addMethod(methods, { meta, chain, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
-  }
-  const discovery = { methods: [...methods.values()].map((e) => describeMethod(e.meta)) };
-  const pluginFiles = [...methods.values()].flatMap((e) => (e.file === BUILT_IN ? [] : [e.file]));
-  const registryHash = hashRegistry(discovery.methods, pluginFiles, config.pluginRoot);
+/** rpc.discover and rpc.health, as configured, for the registry to add after the plugins' methods. */
+export function introspection(config: ServerConfig, load: WorkerLoad): BuiltIns {
+  return (plugins) => {
+    const builtIn = (name: string, description: string): RpcMethodMeta => ({
+      name,
+      out: name,
+      description,
+      ...(config.introspection.public.includes(name) ? { public: true } : {}),
+    });
+    const candidates: BuiltInMethod[] = [];
+    if (config.introspection.discover) {
+      const meta = builtIn("rpc.discover", "Describes every method this server offers.");
+      candidates.push({ meta, handler: { handle: () => discovery }, unlimited: false });
+    }
+    if (config.introspection.health) {
+      const handle = () => ({
+        status: "serving",
+        pid: process.pid,
+        uptimeMs: Math.round(process.uptime() * 1000),
+        inflight: load.inflight,
+        served: load.served,
+        registryHash,
+      });
+      candidates.push({ meta: builtIn("rpc.health", "This worker's pid, uptime, load and registry hash."), handler: { handle }, unlimited: true });
+    }
+    const added = candidates.filter((b) => !plugins.has(b.meta.name)); // a plugin chose to provide its own
+    const metas = [...[...plugins.values()].map((e) => e.meta), ...added.map((b) => b.meta)];
+    const discovery = { methods: metas.map(describeMethod) };
+    const registryHash = hashRegistry(discovery.methods, [...plugins.values()].map((e) => e.file), config.pluginRoot);
+    return added;
+  };
 }
 
 /**

@@ -1,12 +1,15 @@
 /**
- * Imports plugin files, in order, and collects the @Rpc classes they export.
- * Fails with one BootError that names every offending file. The files are
- * fetched ahead in batches (prefetch.ts), but run one at a time, in order.
+ * Imports plugin files, in order, and returns the @Rpc and @Middleware
+ * classes they export (found by scanning each module's exports for the
+ * decorators' metadata). Fails with one BootError that names every offending
+ * file. The files are fetched ahead in batches (prefetch.ts), but run one at
+ * a time, in order.
  */
 import { realpathSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { decoratedClasses, rpcDecorationsOf, rpcMetaOf, type HandlerClass, type RpcMethodMeta } from "../decorators/rpc.ts";
+import { rpcDecorationsOf, rpcMetaOf, watchDecorations } from "../decorators/rpc.ts";
+import type { HandlerClass, RpcMethodMeta } from "../request/method.ts";
 import { BootError, describe } from "../errors.ts";
 import { middlewareMetaOf } from "../decorators/middleware.ts";
 import { MAX_TIMER_MS } from "../middleware/deadline.ts";
@@ -35,60 +38,65 @@ export interface MiddlewareDefinition {
   readonly file: string;
 }
 
-/**
- * Imports the files and returns their handlers; middleware classes they
- * export are pushed onto `middleware` when given, in file order.
- */
-export async function loadPlugins(
-  files: readonly string[],
-  root: string,
-  middleware?: MiddlewareDefinition[],
-): Promise<HandlerDefinition[]> {
+/** What the plugin files export, each list in file order. */
+export interface LoadedPlugins {
+  readonly handlers: readonly HandlerDefinition[];
+  readonly middleware: readonly MiddlewareDefinition[];
+}
+
+/** Imports the files and returns the handlers and middleware classes they export. */
+export async function loadPlugins(files: readonly string[], root: string): Promise<LoadedPlugins> {
   const shown = (file: string) => shownPath(root, file);
   const definedIn = definedFileOf(root);
   const failures: string[] = [];
-  const found: HandlerDefinition[] = [];
+  const handlers: HandlerDefinition[] = [];
+  const middleware: MiddlewareDefinition[] = [];
   const exported = new Set<HandlerClass>();
-  const seenBefore = decoratedClasses().length;
   const importedBy = new Map<HandlerClass, string>();
 
   const urls = files.map((file) => pathToFileURL(file).href);
   const prefetched = prefetchInBatches(urls);
-  for (const [i, file] of files.entries()) {
-    await prefetched(i);
-    const start = decoratedClasses().length;
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(urls[i]!)) as Record<string, unknown>;
-    } catch (cause) {
-      failures.push(`${shown(file)}: ${describe(cause)}`);
-      continue;
-    }
-    for (const cls of decoratedClasses().slice(start)) importedBy.set(cls, file);
-    for (const value of Object.values(mod)) {
-      const mw = middlewareMetaOf(value);
-      if (mw !== undefined && middleware !== undefined && !middleware.some((m) => m.cls === value)) {
-        middleware.push({ cls: value as MiddlewareClass, order: mw.order, file });
+  // Only to name classes that are decorated but never exported.
+  const watch = watchDecorations();
+  try {
+    for (const [i, file] of files.entries()) {
+      await prefetched(i);
+      const start = watch.classes.length;
+      let mod: Record<string, unknown>;
+      try {
+        mod = (await import(urls[i]!)) as Record<string, unknown>;
+      } catch (cause) {
+        failures.push(`${shown(file)}: ${describe(cause)}`);
+        continue;
       }
-      const meta = rpcMetaOf(value);
-      if (meta === undefined || exported.has(value as HandlerClass)) continue;
-      const cls = value as HandlerClass;
-      exported.add(cls);
-      found.push({ meta, cls, file: definedIn(cls) ?? file });
+      for (const cls of watch.classes.slice(start)) importedBy.set(cls, file);
+      for (const value of Object.values(mod)) {
+        const mw = middlewareMetaOf(value);
+        if (mw !== undefined && !middleware.some((m) => m.cls === value)) {
+          middleware.push({ cls: value as MiddlewareClass, order: mw.order, file });
+        }
+        const meta = rpcMetaOf(value);
+        if (meta === undefined || exported.has(value as HandlerClass)) continue;
+        const cls = value as HandlerClass;
+        exported.add(cls);
+        handlers.push({ meta, cls, file: definedIn(cls) ?? file });
+      }
     }
+  } finally {
+    watch.stop();
   }
   if (failures.length > 0) {
     throw new BootError("PLUGIN_IMPORT_FAILED", `plugin files failed to import:\n  ${failures.join("\n  ")}`);
   }
 
-  const hidden = decoratedClasses().slice(seenBefore).filter((cls) => !exported.has(cls));
+  const hidden = watch.classes.filter((cls) => !exported.has(cls));
   if (hidden.length > 0) {
     const list = hidden.map((cls) => whereHidden(cls, definedIn(cls), importedBy.get(cls), shown));
     throw new BootError("PLUGIN_NOT_EXPORTED", `@Rpc classes must be exported from their plugin file: ${list.join(", ")}`);
   }
 
-  checkDefinitions(found, shown);
-  return found;
+  checkDefinitions(handlers, shown);
+  return { handlers, middleware };
 }
 
 /** An unexported class, by the file that defines it and the plugin whose import ran that file. */

@@ -1,13 +1,14 @@
 /**
  * Turns handler definitions into the method table a worker serves: one
- * instance per handler, resolved through a tsyringe container per registry.
+ * instance per handler, resolved through a tsyringe container per registry,
+ * then the built-in methods it is given (introspection.ts makes those).
  */
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
 import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
-import { buildChain, chainParts, isMiddlewareClass, type ChainParts, type Chains } from "./chain.ts";
+import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
-import type { HandlerDefinition, MiddlewareDefinition } from "./load.ts";
+import type { LoadedPlugins } from "./load.ts";
 import { shownPath } from "./discover.ts";
 import { construct, dependencyTokens } from "./injection.ts";
 import { collectHookInstances } from "./lifecycle.ts";
@@ -32,8 +33,24 @@ export interface MethodEntry {
   readonly unlimited?: boolean;
 }
 
-/** Adds one method to a table (plugin handlers here, built-ins in introspection.ts). */
-export function addMethod(
+/** The `file` of built-in methods. */
+export const BUILT_IN = "(built in)";
+
+/** A method the framework serves itself (rpc.discover, rpc.health). */
+export interface BuiltInMethod {
+  readonly meta: RpcMethodMeta;
+  readonly handler: RpcHandler;
+  /** Answered even past the in-flight limits. */
+  readonly unlimited: boolean;
+}
+
+/**
+ * Given the plugins' methods, the built-ins to add after them. A plugin that
+ * serves a built-in's name keeps it: such built-ins are skipped.
+ */
+export type BuiltIns = (plugins: Registry) => readonly BuiltInMethod[];
+
+function addMethod(
   methods: Map<string, MethodEntry>,
   fields: Pick<MethodEntry, "meta" | "chain" | "container" | "defaultTimeoutMs" | "handler" | "file" | "unlimited">,
 ): void {
@@ -49,15 +66,14 @@ export interface BuiltRegistry {
   readonly container: DependencyContainer;
   /** Handlers and services with lifecycle hooks, in construction order. */
   readonly hooked: readonly object[];
-  /** The middleware every method's chain is built from (introspection.ts builds the built-ins' from it too). */
-  readonly parts: ChainParts;
 }
 
 export function buildRegistry(
-  defs: readonly HandlerDefinition[],
+  plugins: LoadedPlugins,
   config: ServerConfig,
-  middleware: readonly MiddlewareDefinition[] = [],
+  builtIns: BuiltIns = () => [],
 ): BuiltRegistry {
+  const { handlers: defs, middleware } = plugins;
   const container = rootContainer.createChildContainer();
   // ServerConfig is abstract: it serves as a token, never as something to construct.
   container.register(ServerConfig as unknown as InjectionToken<ServerConfig>, { useValue: config });
@@ -84,5 +100,13 @@ export function buildRegistry(
       file: def.file,
     });
   }
-  return { methods, container, hooked, parts };
+  for (const { meta, handler, unlimited } of builtIns(methods)) {
+    if (methods.has(meta.name)) continue;
+    // rpc.health stays unlimited (a probe must see a full worker) and, with no
+    // middleware configured, chainless. Built-ins answer at once: no default
+    // deadline, so no timer per probe.
+    const chain = buildChain(parts, meta, null, handler, BUILT_IN);
+    addMethod(methods, { meta, chain, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
+  }
+  return { methods, container, hooked };
 }

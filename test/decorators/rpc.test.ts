@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { decoratedClasses, Rpc, rpcDecorationsOf, rpcMetaOf } from "../../src/decorators/rpc.ts";
+import { Rpc, rpcDecorationsOf, rpcMetaOf, watchDecorations } from "../../src/decorators/rpc.ts";
 import { fileFromStack } from "../../src/decorators/caller-file.ts";
 
 const HERE = fileURLToPath(import.meta.url);
@@ -55,6 +55,7 @@ test("with stack traces turned off the file is undefined (loading falls back to 
 
 test("@Rpc applied twice is recorded, not thrown (it used to be 'Cannot redefine property')", () => {
   let Twice: Function | undefined;
+  const watch = watchDecorations();
   assert.doesNotThrow(() => {
     @Rpc("outer")
     @Rpc("inner")
@@ -66,7 +67,27 @@ test("@Rpc applied twice is recorded, not thrown (it used to be 'Cannot redefine
   const names = rpcDecorationsOf(Twice).map((d) => d.meta.name);
   assert.deepEqual(names, ["inner", "outer"], "decorators run bottom-up");
   assert.equal(rpcMetaOf(Twice)?.name, "inner");
-  assert.equal(decoratedClasses().filter((cls) => cls === Twice).length, 1, "listed once");
+  watch.stop();
+  assert.deepEqual(watch.classes, [Twice], "listed once");
+});
+
+test("a watch sees only what is decorated while it runs, and nothing is kept once it stops", () => {
+  class Before {
+    handle() {}
+  }
+  Rpc("before")(Before);
+  const watch = watchDecorations();
+  class During {
+    handle() {}
+  }
+  Rpc("during")(During);
+  watch.stop();
+  class After {
+    handle() {}
+  }
+  Rpc("after")(After);
+  assert.deepEqual(watch.classes, [During]);
+  assert.equal(rpcMetaOf(After)?.name, "after", "metadata is recorded with no watch");
 });
 
 test("a subclass does not inherit its base's decorations", () => {

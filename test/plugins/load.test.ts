@@ -19,7 +19,7 @@ after(removeTempApps);
 async function load(files: Record<string, string>) {
   const dir = tempApp("forkrpc-load-", files);
   const found = await discoverPlugins(["plugins/**/*.ts"], dir);
-  return { dir, defs: () => loadPlugins(found, dir) };
+  return { dir, defs: async () => (await loadPlugins(found, dir)).handlers };
 }
 
 /** Resolves to the BootError the load fails with. */
@@ -57,7 +57,7 @@ test("through a symlinked plugin root, the defining file is spelled under that r
   // throws ERR_FS_EISDIR (nodejs/node#61020).
   t.after(() => unlinkSync(link));
   // Node imports the real path, so the stack names app.dir, not the link.
-  const defs = await loadPlugins(await discoverPlugins(["plugins/**/*.ts"], link), link);
+  const { handlers: defs } = await loadPlugins(await discoverPlugins(["plugins/**/*.ts"], link), link);
   assert.equal(defs[0]!.file, join(link, "plugins/greeter.ts"));
 });
 

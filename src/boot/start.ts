@@ -1,17 +1,18 @@
 /**
  * Boots and stops one serving process: discover plugins, import them, build
- * the registry, run the start hooks, and only then listen. Stopping drains
+ * the registry, run the start hooks, and only then listen. It sits above
+ * plugins/ and server/ (it wires one into the other), below cluster/ and cli/. Stopping drains
  * the connections first and runs the stop hooks last.
  */
 import type { AddressInfo } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { discoverPlugins } from "../plugins/discover.ts";
 import { runStartHooks, runStopHooks } from "../plugins/lifecycle.ts";
-import { loadPlugins, type MiddlewareDefinition } from "../plugins/load.ts";
+import { loadPlugins } from "../plugins/load.ts";
 import { buildRegistry, type BuiltRegistry } from "../plugins/registry.ts";
-import { Activity } from "./activity.ts";
-import { addIntrospection } from "../plugins/introspection.ts";
-import { RpcServer } from "./server.ts";
+import { introspection } from "../plugins/introspection.ts";
+import { Activity } from "../server/activity.ts";
+import { RpcServer } from "../server/server.ts";
 
 export interface StartedServer {
   readonly server: RpcServer;
@@ -22,11 +23,8 @@ export interface StartedServer {
 /** Builds the registry for a config without listening (used by start and by tooling). */
 export async function loadRegistry(config: ServerConfig, activity = new Activity()): Promise<{ registry: BuiltRegistry }> {
   const files = await discoverPlugins(config.plugins, config.pluginRoot);
-  const middleware: MiddlewareDefinition[] = [];
-  const defs = await loadPlugins(files, config.pluginRoot, middleware);
-  const registry = buildRegistry(defs, config, middleware);
-  addIntrospection(registry, config, activity);
-  return { registry };
+  const plugins = await loadPlugins(files, config.pluginRoot);
+  return { registry: buildRegistry(plugins, config, introspection(config, activity)) };
 }
 
 export async function startServer(config: ServerConfig, activity = new Activity()): Promise<StartedServer> {
