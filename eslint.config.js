@@ -2,7 +2,8 @@
 // ../shared/STYLE.md held by no-restricted-imports.
 import tseslint from "typescript-eslint";
 
-const ours = (dirs) => dirs.flatMap((d) => [`../${d}/*`, `../../${d}/*`]);
+const FOLDERS = ["protocol", "request", "middleware", "decorators", "plugins", "server", "boot", "cluster", "client", "cli"];
+const ROOT_FILES = ["errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts", "index.ts"];
 
 export default tseslint.config(
   { ignores: ["dist/**", "**/node_modules/**", "bench/.build/**", ".stryker-tmp/**", "reports/**"] },
@@ -22,30 +23,48 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: { "@typescript-eslint/no-floating-promises": "error" },
   },
+  // Each folder lists what it may import; everything else of ours is refused.
+  // Lowest first: protocol, request, middleware, decorators, config.ts,
+  // plugins, server, boot, cluster, cli (client beside them, on protocol
+  // only). scripts/check-cycles.js, run by the tests, holds "no cycle at all".
   ...directions({
-    "src/protocol/**": [["../*"], "protocol/ imports nothing of ours"],
-    "src/cluster/**": [ours(["protocol"]), "cluster/ starts servers and never parses frames"],
-    "src/{server,plugins,decorators}/**": [ours(["cluster", "cli"]), "process roles sit beside the data path, not inside it"],
-    "src/client/**": [
-      [...ours(["server", "cluster", "cli", "plugins", "decorators", "middleware"]), "../config.ts", "../log.ts"],
-      "the client knows servers only through the wire: it imports protocol/ and errors.ts",
-    ],
-    "src/*.ts": [[], ""],
-    "src/cli/**": [[], ""],
+    "src/protocol/**": [[], "protocol/ imports nothing of ours"],
+    "src/request/**": [["protocol"], "request/ holds the types every layer shares: it imports only protocol/"],
+    "src/middleware/**": [["protocol", "request", "errors.ts", "log.ts"], "middleware/ must not import server/, plugins/ or decorators/: the request types it needs are in request/"],
+    "src/decorators/**": [["request", "middleware"], "decorators only record metadata"],
+    "src/plugins/**": [["protocol", "request", "middleware", "decorators", "config.ts", "errors.ts", "log.ts"], "plugins/ loads and registers: it never imports server/, boot/ or the process roles"],
+    "src/server/**": [["protocol", "request", "middleware", "plugins", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "server/ serves a method table: booting is boot/'s, process roles are cluster/'s"],
+    "src/boot/**": [["server", "plugins", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server"],
+    "src/cluster/**": [["boot", "server", "plugins", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
+    "src/client/**": [["protocol", "errors.ts"], "the client knows servers only through the wire: it imports protocol/ and errors.ts"],
+    "src/cli/**": [["client", "cluster", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
+    "src/*.ts": [["protocol", "request", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "a file in src/ itself sits below plugins/ and server/"],
+    "src/{errors,log,descriptor-limit}.ts": [["protocol"], "errors.ts and log.ts sit just above protocol/"],
+    "src/{config,config-schema}.ts": [["protocol", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "config.ts sits below plugins/ and server/, which read it"],
+    "src/index.ts": [["request", "decorators", "middleware", "plugins", "client", "config.ts", "errors.ts"], "index.ts re-exports the public API only"],
   }),
 );
 
-/** One no-restricted-imports rule per folder; inside src nothing imports the package by name. */
+/** The import patterns of ours a file under `files` may not use: every folder and root file not allowed. */
+function refused(files, allowed) {
+  const inRoot = /^src\/[^/]*$/.test(files);
+  const prefixes = inRoot ? ["./"] : ["../", "../../"];
+  const own = inRoot ? undefined : files.split("/")[1];
+  const folders = FOLDERS.filter((d) => d !== own && !allowed.includes(d));
+  const rootFiles = ROOT_FILES.filter((f) => !allowed.includes(f));
+  return prefixes.flatMap((p) => [...folders.map((d) => `${p}${d}/*`), ...rootFiles.map((f) => `${p}${f}`)]);
+}
+
+/** One no-restricted-imports rule per folder; inside src nothing but index.ts imports the package by name. */
 function directions(table) {
-  return Object.entries(table).map(([files, [group, message]]) => ({
+  return Object.entries(table).map(([files, [allowed, message]]) => ({
     files: [files],
-    ignores: ["src/index.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
         {
           paths: [{ name: "forkrpc", message: "inside src, import the module itself, not the package" }],
-          patterns: group.length > 0 ? [{ group, message }] : [],
+          patterns: [{ group: refused(files, allowed), message }],
         },
       ],
     },
