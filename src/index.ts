@@ -1,10 +1,12 @@
 /**
- * forkrpc's public API. Plugins import from "forkrpc" only: that keeps one
+ * forkrpc's public API, exactly the names docs/api.md lists (test/api.test.ts
+ * holds the two together). Plugins import from "forkrpc" only: that keeps one
  * copy of tsyringe and of the decorators' metadata for the whole process.
  */
 import "reflect-metadata";
 
-export { Rpc, type RpcOptions, type RpcHandler, type RpcMethodMeta } from "./decorators/rpc.ts";
+export { Rpc } from "./decorators/rpc.ts";
+export type { RpcOptions, RpcHandler } from "./request/method.ts";
 export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCode } from "./errors.ts";
 export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
 export type { RpcContext, Peer } from "./request/context.ts";
@@ -22,9 +24,10 @@ export {
 export type { OnWorkerStart, OnWorkerStop } from "./plugins/lifecycle.ts";
 export { Use, type UseEntry } from "./decorators/use.ts";
 export { Middleware, type MiddlewareOptions } from "./decorators/middleware.ts";
-export type { MiddlewareContext, MiddlewareFn, MiddlewareClass, Next } from "./middleware/types.ts";
-export type { StandardSchema, Infer } from "./middleware/validation.ts";
+export type { MiddlewareContext, MiddlewareFn, Next } from "./middleware/types.ts";
+export type { StandardSchema, Infer } from "./request/standard-schema.ts";
 export type { InputOf } from "./params-input.ts";
 export type { AuthOptions, Principal } from "./middleware/auth.ts";
 export type { AccessLogOptions } from "./middleware/access-log.ts";
-export { container, injectable, singleton, inject, injectAll, scoped, registry, Lifecycle, type DependencyContainer } from "tsyringe";
+// The tsyringe names docs/plugins.md documents; the rest of tsyringe stays its own.
+export { container, injectable, singleton, inject, injectAll, scoped, Lifecycle, type DependencyContainer } from "tsyringe";
