@@ -21,4 +21,6 @@ if (process.env.FORKRPC_TS_LOADER !== "off") {
   // Compiles the app's .ts files with decorator metadata (loader/hooks.js).
   await import("../loader/register.js");
 }
-await import(main.href);
+// main.js runs nothing when imported: the command runs here.
+const { run } = await import(main.href);
+await run();

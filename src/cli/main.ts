@@ -5,7 +5,8 @@
 import "reflect-metadata";
 import { BootError, CliError, describe } from "../errors.ts";
 import cluster from "node:cluster";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { UsageError } from "./args.ts";
 import { bootHint } from "./hints.ts";
 import { bench, BENCH_USAGE } from "./bench.ts";
@@ -15,65 +16,50 @@ import { newCommand, NEW_USAGE } from "./new.ts";
 import { dev, serve, SERVE_USAGE } from "./serve.ts";
 import { SIGNAL_USAGE, signalCommand } from "./signal.ts";
 
-const USAGE = `usage: forkrpc <command> [options]
-
-commands:
-  serve     start the server (master and workers)
-  dev       serve, reloading when plugins or the config change
-  reload    rolling reload of a running server
-  stop      graceful stop of a running server
-  call      call one method and print its result
-  list      list the methods a server offers (or, with --local, this folder's plugins)
-  bench     load-test a server
-  new       write a new plugin and its test from a template
-  help      show this text
-  version   print the version
-
-${SERVE_USAGE}
-
-${SIGNAL_USAGE}
-
-${CALL_USAGE}
-
-${LIST_USAGE}
-
-${BENCH_USAGE}
-
-${NEW_USAGE}`;
-
 type Command = (argv: string[]) => Promise<number | undefined>;
 
-const COMMANDS: Record<string, Command> = {
-  serve,
-  dev,
-  reload: signalCommand("SIGHUP", "reloading"),
-  stop: signalCommand("SIGTERM", "stopping"),
-  call,
-  list,
-  bench,
-  new: newCommand,
-  help: async () => {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
+interface CommandEntry {
+  readonly run: Command;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Shown with a UsageError; commands that share one (serve and dev) show it once in help. */
+  readonly usage?: string;
+}
+
+/** Every command, in the order help lists them. */
+const COMMANDS: Record<string, CommandEntry> = {
+  serve: { run: serve, summary: "start the server (master and workers)", usage: SERVE_USAGE },
+  dev: { run: dev, summary: "serve, reloading when plugins or the config change", usage: SERVE_USAGE },
+  reload: { run: signalCommand("SIGHUP", "reloading"), summary: "rolling reload of a running server", usage: SIGNAL_USAGE },
+  stop: { run: signalCommand("SIGTERM", "stopping"), summary: "graceful stop of a running server", usage: SIGNAL_USAGE },
+  call: { run: call, summary: "call one method and print its result", usage: CALL_USAGE },
+  list: { run: list, summary: "list the methods a server offers (or, with --local, this folder's plugins)", usage: LIST_USAGE },
+  bench: { run: bench, summary: "load-test a server", usage: BENCH_USAGE },
+  new: { run: newCommand, summary: "write a new plugin and its test from a template", usage: NEW_USAGE },
+  help: {
+    run: async () => {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    },
+    summary: "show this text",
   },
-  version: async () => {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-    process.stdout.write(`${pkg.version}\n`);
-    return 0;
+  version: {
+    run: async () => {
+      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    },
+    summary: "print the version",
   },
 };
 
-/** The usage shown with a command's UsageError: its own, or everything for an unknown command. */
-const COMMAND_USAGE: Record<string, string> = {
-  serve: SERVE_USAGE,
-  dev: SERVE_USAGE,
-  reload: SIGNAL_USAGE,
-  stop: SIGNAL_USAGE,
-  call: CALL_USAGE,
-  list: LIST_USAGE,
-  bench: BENCH_USAGE,
-  new: NEW_USAGE,
-};
+const USAGE = [
+  "usage: forkrpc <command> [options]",
+  "",
+  "commands:",
+  ...Object.entries(COMMANDS).map(([name, entry]) => `  ${name.padEnd(9)} ${entry.summary}`),
+  ...[...new Set(Object.values(COMMANDS).flatMap((entry) => (entry.usage === undefined ? [] : [entry.usage])))].map((usage) => `\n${usage}`),
+].join("\n");
 
 /** Runs one command; resolves with an exit code, or undefined to keep serving. */
 export async function main(argv: string[]): Promise<number | undefined> {
@@ -81,10 +67,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
     if (command === undefined) throw new UsageError(`unknown command "${name}"`);
-    return await command(rest);
+    return await command.run(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      const usage = command !== undefined && Object.hasOwn(COMMAND_USAGE, name) ? `usage: ${COMMAND_USAGE[name]}` : USAGE;
+      const usage = command?.usage !== undefined ? `usage: ${command.usage}` : USAGE;
       process.stderr.write(`forkrpc: ${error.message}\n\n${usage}\n`);
       return 2;
     }
@@ -98,5 +84,21 @@ export async function main(argv: string[]): Promise<number | undefined> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-if (code !== undefined) process.exit(code);
+/** Runs main with the process's arguments and exits with its code (unless it keeps serving). */
+export async function run(): Promise<void> {
+  const code = await main(process.argv.slice(2));
+  if (code !== undefined) process.exit(code);
+}
+
+// `node src/cli/main.ts ...` (npm start, the tests, forked workers) runs it;
+// importing it (bin/forkrpc.js, a test) does not.
+if (isEntryPoint(process.argv[1])) await run();
+
+function isEntryPoint(script: string | undefined): boolean {
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
