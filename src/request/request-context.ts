@@ -6,7 +6,6 @@
  */
 import type { Logger } from "pino";
 import { shownId } from "../log.ts";
-import { requestLogger } from "../middleware/logger.ts";
 import type { RequestEnvelope, RequestId } from "../protocol/envelope.ts";
 import type { Peer, RpcContext } from "./context.ts";
 
@@ -16,6 +15,8 @@ const CLIENT_GONE = new DOMException("the client closed the connection", "AbortE
 export interface ContextOwner {
   readonly peer: Peer;
   readonly clientGone: boolean;
+  /** The worker's request logger: ctx.log is a child of it, made on first use. */
+  readonly requestLog: Logger;
   watch(ctx: RequestContext): void;
   unwatch(ctx: RequestContext): void;
 }
@@ -62,7 +63,7 @@ export class RequestContext implements RpcContext {
 
   /** Middleware's ctx.log is this same child: one logger per request, made only if someone logs. */
   get log(): Logger {
-    this.#log ??= requestLogger().child(this.id === undefined ? { method: this.method } : { method: this.method, id: shownId(this.id) });
+    this.#log ??= this.#owner.requestLog.child(this.id === undefined ? { method: this.method } : { method: this.method, id: shownId(this.id) });
     return this.#log;
   }
 

@@ -16,6 +16,7 @@
 import type { Socket } from "node:net";
 import { encodeError, encodeGoaway, isRejected, parseRequest } from "../protocol/envelope.ts";
 import { fault, type Fault } from "../protocol/codes.ts";
+import type { Logger } from "pino";
 import type { Registry } from "../plugins/registry.ts";
 import type { Peer } from "../request/context.ts";
 import type { Activity } from "./activity.ts";
@@ -66,7 +67,10 @@ export class Connection implements RequestsOwner {
   #timer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
 
-  constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, activity: Activity, onClosed: (conn: Connection) => void) {
+  readonly requestLog: Logger;
+
+  constructor(socket: Socket, methods: Registry, limits: ConnectionLimits, activity: Activity, requestLog: Logger, onClosed: (conn: Connection) => void) {
+    this.requestLog = requestLog;
     this.#socket = socket;
     this.#limits = limits;
     this.#onClosed = onClosed;

@@ -12,7 +12,9 @@
 import { createServer, type AddressInfo, type Server } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { BootError } from "../errors.ts";
+import type { Logger } from "pino";
 import type { Registry } from "../plugins/registry.ts";
+import { createRequestLogger } from "../middleware/logger.ts";
 import { Activity } from "./activity.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { log } from "../log.ts";
@@ -33,13 +35,14 @@ export class RpcServer {
 
   readonly activity: Activity;
 
-  constructor(methods: Registry, config: ServerConfig, activity = new Activity()) {
+  /** requestLog: the logger ctx.log children come from, one per server (so one per worker). */
+  constructor(methods: Registry, config: ServerConfig, activity = new Activity(), requestLog: Logger = createRequestLogger()) {
     this.activity = activity;
     this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs, quietMs: config.shutdown.quietMs };
     // allowHalfOpen: a client may finish sending and still wait for its answers.
     this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#accepted++;
-      const conn = new Connection(socket, methods, this.#limits, activity, (c) => this.#forget(c));
+      const conn = new Connection(socket, methods, this.#limits, activity, requestLog, (c) => this.#forget(c));
       this.#connections.add(conn);
       if (this.#draining !== null) conn.leave("server is shutting down");
     });
