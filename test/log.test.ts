@@ -30,7 +30,7 @@ function linesLogged(level: string): string[] {
 }
 
 test("the request logger (ctx.log) reads FORKRPC_LOG_LEVEL the same way: an unknown value is info, not a throw", () => {
-  const script = `import { requestLogger } from "./src/middleware/logger.ts"; const l = requestLogger(); l.debug("d"); l.info("i"); console.log(l.level);`;
+  const script = `import { createRequestLogger } from "./src/middleware/logger.ts"; const l = createRequestLogger(); l.debug("d"); l.info("i"); console.log(l.level);`;
   for (const [value, level] of [["verbose", "info"], ["constructor", "info"], ["warn", "warn"]] as const) {
     const run = spawnSync(process.execPath, [...NODE_FLAGS, "--input-type=module", "-e", script], {
       cwd: ROOT,
