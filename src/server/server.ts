@@ -31,7 +31,9 @@ export class RpcServer {
   #accepted = 0;
   /** Connections closed at once: over maxConnections, or lost to a failed accept. */
   #rejected = 0;
-  #acceptErrorLogged = 0;
+  /** -Infinity, not 0: performance.now() counts from process start, so a worker
+   *  that refuses a connection in its first second would otherwise stay silent. */
+  #acceptErrorLogged = Number.NEGATIVE_INFINITY;
 
   readonly activity: Activity;
 
