@@ -22,6 +22,8 @@ import { RawPeer, request, type Response } from "../helpers/wire.ts";
 const CONFIG = fileURLToPath(new URL("../fixtures/regressions/rpc.config.ts", import.meta.url));
 /** The same plugins with quietMs 1 s (and graceMs 10 s). */
 const QUIET_CONFIG = fileURLToPath(new URL("../fixtures/regressions-quiet/rpc.config.ts", import.meta.url));
+/** The protocol fixture plugins with limits.maxWriteBufferBytes at 8 MiB. */
+const FIFO_CONFIG = fileURLToPath(new URL("../fixtures/regressions-fifo/rpc.config.ts", import.meta.url));
 /** The fixture's limits.readTimeoutMs and shutdown settings. */
 const READ_TIMEOUT_MS = 300;
 const GRACE_MS = 10_000;
@@ -284,6 +286,8 @@ test("the FIFO is compacted while a slow request is always outstanding", async (
         socket.write(Buffer.concat([request("hold", { key: key(r) }), echoes(r * PER_ROUND, PER_ROUND)]));
         if (r > 0) {
           control.write(request("release", { key: key(r - 1), after: key(r) }));
+          // true: hold(r) was running when hold(r - 1) was released, so the server kept reading.
+          assert.deepEqual(await control.read(10_000), { out: "release", result: true }, `hold ${r} started before hold ${r - 1} ended`);
           assert.ok(await inbox.waitFor(r * (PER_ROUND + 1), 10_000), `round ${r - 1} answered: ${inbox.items.length} answers`);
         }
         if (r >= WARM_ROUNDS) rssPeak = Math.max(rssPeak, rssBytes(served.pid));
@@ -308,7 +312,7 @@ test("the FIFO is compacted while a slow request is always outstanding", async (
       const what = `over ${(ROUNDS - WARM_ROUNDS) * (PER_ROUND + 1)} requests of ~10 KB`;
       assert.ok(heapGrew < 32 * MB, `worker heap grew by ${(heapGrew / MB).toFixed(1)} MB ${what}`);
     },
-    { env: { NODE_OPTIONS: "--expose-gc" } },
+    { config: FIFO_CONFIG, env: { NODE_OPTIONS: "--expose-gc" } },
   );
 });
 
