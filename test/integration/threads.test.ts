@@ -140,6 +140,18 @@ test("a thread that dies (process.exit, an uncaught throw in a timer) is answere
   assert.match(bare.stderr(), /a handler thread threw Error: thrown by a timer while running thread\.work/);
 });
 
+test("a client that leaves while its call waits: the call leaves the queue and never runs", async () => {
+  const peer = await open(bare);
+  const before = (await call(peer, "thread.work", { kind: "count" })).result.n as number;
+  peer.write(request("thread.work", { kind: "spin", ms: 300 }, { id: "busy" }));
+  const leaver = await open(bare);
+  leaver.write(request("thread.work", { kind: "count" }));
+  await new Promise((r) => setTimeout(r, 80));
+  leaver.close();
+  assert.deepEqual((await peer.read()).result, { spun: 300 });
+  assert.equal((await call(peer, "thread.work", { kind: "count" })).result.n, before + 1);
+});
+
 /** Pings one at a time for `ms` while `load` keeps running; returns their latencies. */
 async function pingsDuring(server: Served, method: string, ms: number): Promise<number[]> {
   const [loader, pinger] = [await open(server), await open(server)];
