@@ -19,10 +19,14 @@ import { RawPeer, request, type Response } from "../helpers/wire.ts";
 const FIXTURE = fileURLToPath(new URL("../fixtures/threads/", import.meta.url));
 let bare: Served;
 let chained: Served;
+/** The broken fixture's boot, started beside the others (it must fail). */
+let brokenBoot: Promise<unknown>;
 const peers: RawPeer[] = [];
 
 before(async () => {
   const boot = (file: string, args: string[] = []) => serve({ args: ["--config", join(FIXTURE, file), ...args], timeoutMs: 60_000 });
+  brokenBoot = boot(join("broken", "rpc.config.ts"));
+  brokenBoot.then((s) => (s as Served).stop(), () => {}); // should it boot after all, it is stopped
   const booted = await Promise.allSettled([boot("rpc.config.ts"), boot("chain.config.ts", ["--threads", "2"])]);
   const value = (i: number) => (booted[i]?.status === "fulfilled" ? (booted[i] as PromiseFulfilledResult<Served>).value : (undefined as unknown as Served));
   [bare, chained] = [value(0), value(1)];
@@ -165,7 +169,7 @@ async function pingsDuring(server: Served, method: string, ms: number): Promise<
     const t = performance.now();
     await call(pinger, "ping", latencies.length);
     latencies.push(performance.now() - t);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 2));
   }
   running = false;
   await load;
@@ -175,13 +179,20 @@ async function pingsDuring(server: Served, method: string, ms: number): Promise<
 const p99 = (sorted: number[]) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number;
 
 test("the worker keeps answering pings within a few ms while offloaded 200 ms computations run (and not without offload)", async () => {
-  const offloaded = await pingsDuring(bare, "thread.work", 1_200);
-  const onMain = await pingsDuring(bare, "main.work", 800);
+  const offloaded = await pingsDuring(bare, "thread.work", 1_000);
+  const onMain = await pingsDuring(bare, "main.work", 600);
   // Wide margins: the machine is shared. Measured here: p99 ~2 ms vs ~200 ms.
   console.log(`# pings: ${offloaded.length} offloaded, p99 ${p99(offloaded).toFixed(1)} ms; ${onMain.length} not, p99 ${p99(onMain).toFixed(1)} ms`);
-  assert.ok(offloaded.length > 20, `only ${offloaded.length} pings in 1.2 s`);
+  assert.ok(offloaded.length > 20, `only ${offloaded.length} pings in 1 s`);
   assert.ok(p99(offloaded) < 50, `ping p99 ${p99(offloaded).toFixed(1)} ms with offload`);
   assert.ok(p99(onMain) > 150, `ping p99 ${p99(onMain).toFixed(1)} ms without offload`);
+});
+
+test("a handler that cannot be built in its thread fails the boot with the main thread's code, naming it", async () => {
+  await assert.rejects(
+    brokenBoot,
+    /exited \(1\) before ready[\s\S]*INJECTION_FAILED: in a handler thread: plugins\/broken\.ts: constructing Broken failed: Error: cannot start in a thread/,
+  );
 });
 
 test("a graceful stop closes the pool: the threads' stop hooks run and the process exits 0", async () => {
