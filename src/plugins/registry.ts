@@ -140,5 +140,5 @@ function threadPool(offloaded: LoadedPlugins["handlers"], config: ServerConfig):
     configJson: JSON.stringify(config),
     hookTimeoutMs: config.supervision.hookTimeoutMs,
   };
-  return new ThreadPool(data, { size: perWorker, maxQueue, idleTimeoutMs });
+  return new ThreadPool(data, { size: perWorker, maxQueue, idleTimeoutMs, hangMs: config.supervision.workerTimeoutMs });
 }

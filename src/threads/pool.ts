@@ -7,46 +7,16 @@
  * TypeScript loader: docs/threads.md). A thread that dies is replaced and
  * its call answered INTERNAL.
  */
-import type { Worker } from "node:worker_threads";
 import { BootError, describe, RpcError } from "../errors.ts";
 import { log } from "../log.ts";
 import { JsonText } from "../protocol/envelope.ts";
-import type { CallMessage, FromThread, ThreadData, ToThread } from "./messages.ts";
+import type { FromThread, ThreadData, ToThread } from "./messages.ts";
+import type { CallFields, PoolOptions, Task, Thread } from "./records.ts";
 import { admits, TaskQueue } from "./queue.ts";
 import { startThread } from "./spawn.ts";
 
 /** How long a stopping thread gets past its stop hooks' own limit before it is terminated. */
 const STOP_MARGIN_MS = 1_000;
-
-export interface PoolOptions {
-  readonly size: number;
-  readonly maxQueue: number;
-  /** 0: threads are never stopped for being idle. */
-  readonly idleTimeoutMs: number;
-}
-
-/** A call as the caller gives it: the pool numbers it. */
-export type CallFields = Omit<CallMessage, "kind" | "seq">;
-
-interface Task {
-  readonly message: CallMessage;
-  readonly resolve: (value: JsonText) => void;
-  readonly reject: (error: unknown) => void;
-  readonly signal: AbortSignal | null;
-  readonly onAbort: () => void;
-  thread: Thread | null;
-}
-
-interface Thread {
-  readonly worker: Worker;
-  state: "starting" | "idle" | "busy" | "stopping";
-  exited: boolean;
-  task: Task | null;
-  idleTimer: NodeJS.Timeout | null;
-  /** Settles when the thread has built its handlers (or failed to). */
-  readonly ready: Promise<void>;
-  settle: ((error: BootError | null) => void) | null;
-}
 
 export class ThreadPool {
   readonly #data: ThreadData;
@@ -122,7 +92,7 @@ export class ThreadPool {
       settle = (error) => (error === null ? resolve() : reject(error));
     });
     ready.catch(() => {}); // awaited by start() only; a replacement's failure is logged in #died
-    const thread: Thread = { worker, state: "starting", exited: false, task: null, idleTimer: null, ready, settle };
+    const thread: Thread = { worker, state: "starting", exited: false, task: null, timer: null, ready, settle };
     this.#threads.add(thread);
     worker.on("message", (msg: FromThread) => this.#onMessage(thread, msg));
     worker.on("error", (error) => this.#died(thread, `threw ${describe(error)}`));
@@ -149,6 +119,8 @@ export class ThreadPool {
     }
     const task = thread.task;
     if (task === null || task.message.seq !== msg.seq) return;
+    if (thread.timer !== null) clearTimeout(thread.timer);
+    thread.timer = null;
     if (msg.kind === "result") {
       this.#settle(task, null, new JsonText(msg.json));
     } else if (msg.kind === "rpc-error") {
@@ -180,20 +152,27 @@ export class ThreadPool {
       return;
     }
     if (this.#options.idleTimeoutMs > 0) {
-      thread.idleTimer = setTimeout(() => {
+      thread.timer = setTimeout(() => {
         if (thread.state !== "idle" || !this.#threads.delete(thread)) return;
         void this.#stop(thread);
       }, this.#options.idleTimeoutMs);
-      thread.idleTimer.unref();
+      thread.timer.unref();
     }
   }
 
   #assign(thread: Thread, task: Task): void {
-    if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
-    thread.idleTimer = null;
+    if (thread.timer !== null) clearTimeout(thread.timer);
+    thread.timer = null;
     thread.state = "busy";
     thread.task = task;
     task.thread = thread;
+    if (this.#options.hangMs > 0) {
+      thread.timer = setTimeout(() => {
+        log.error(`${task.message.method} ran ${this.#options.hangMs} ms in a handler thread (supervision.workerTimeoutMs): taken for hung`);
+        this.#cut(thread, task, new Error(`its handler thread was taken for hung after ${this.#options.hangMs} ms`));
+      }, this.#options.hangMs);
+      thread.timer.unref();
+    }
     this.#post(thread, task.message);
   }
 
@@ -212,16 +191,23 @@ export class ThreadPool {
     }
     // Its deadline passed: the only way to stop synchronous code is to end its thread.
     log.warn(`${task.message.method}: deadline passed in a handler thread; the thread is terminated and replaced`);
+    this.#cut(thread, task, reason);
+  }
+
+  /** Ends the thread running `task`, answers it with `error`, starts another. */
+  #cut(thread: Thread, task: Task, error: unknown): void {
+    if (thread.task !== task) return;
+    if (thread.timer !== null) clearTimeout(thread.timer);
     this.#threads.delete(thread);
     thread.state = "stopping";
     thread.task = null;
-    this.#settle(task, reason);
+    this.#settle(task, error);
     void thread.worker.terminate();
     this.#replace();
   }
 
   #died(thread: Thread, why: string): void {
-    if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
+    if (thread.timer !== null) clearTimeout(thread.timer);
     const task = thread.task;
     thread.task = null;
     if (task !== null) {
@@ -255,7 +241,7 @@ export class ThreadPool {
   }
 
   #stop(thread: Thread): Promise<void> {
-    if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
+    if (thread.timer !== null) clearTimeout(thread.timer);
     thread.state = "stopping";
     if (thread.exited) return Promise.resolve();
     return new Promise<void>((resolve) => {

@@ -156,6 +156,17 @@ test("a client that leaves while its call waits: the call leaves the queue and n
   assert.equal((await call(peer, "thread.work", { kind: "count" })).result.n, before + 1);
 });
 
+test("an offloaded call running past supervision.workerTimeoutMs is taken for hung: INTERNAL, thread replaced", async () => {
+  const peer = await open(chained);
+  const t0 = performance.now();
+  const res = await call(peer, "thread.work", { kind: "spin", ms: 6_000 });
+  assert.deepEqual(res.result, { code: "INTERNAL", message: "internal error" });
+  const took = performance.now() - t0;
+  assert.ok(took >= 1_400 && took < 5_000, `answered after ${took} ms`);
+  assert.match(chained.stderr(), /thread\.work ran 1500 ms in a handler thread \(supervision\.workerTimeoutMs\): taken for hung/);
+  assert.equal((await call(peer, "thread.work", { kind: "echo", value: 1 })).result.value, 1);
+});
+
 /** Pings one at a time for `ms` while `load` keeps running; returns their latencies. */
 async function pingsDuring(server: Served, method: string, ms: number): Promise<number[]> {
   const [loader, pinger] = [await open(server), await open(server)];
@@ -181,10 +192,11 @@ const p99 = (sorted: number[]) => sorted[Math.min(sorted.length - 1, Math.floor(
 test("the worker keeps answering pings within a few ms while offloaded 200 ms computations run (and not without offload)", async () => {
   const offloaded = await pingsDuring(bare, "thread.work", 1_000);
   const onMain = await pingsDuring(bare, "main.work", 600);
-  // Wide margins: the machine is shared. Measured here: p99 ~2 ms vs ~200 ms.
+  // Wide margins: the machine is shared (2 cores, load average ~10 while this
+  // was written): p99 measured 13-47 ms offloaded, 400-480 ms not.
   console.log(`# pings: ${offloaded.length} offloaded, p99 ${p99(offloaded).toFixed(1)} ms; ${onMain.length} not, p99 ${p99(onMain).toFixed(1)} ms`);
   assert.ok(offloaded.length > 20, `only ${offloaded.length} pings in 1 s`);
-  assert.ok(p99(offloaded) < 50, `ping p99 ${p99(offloaded).toFixed(1)} ms with offload`);
+  assert.ok(p99(offloaded) < 100, `ping p99 ${p99(offloaded).toFixed(1)} ms with offload`);
   assert.ok(p99(onMain) > 150, `ping p99 ${p99(onMain).toFixed(1)} ms without offload`);
 });
 
