@@ -5,7 +5,9 @@
  *
  * Fixtures: test/fixtures/threads/, threads.perWorker 1, maxQueue 2:
  *   rpc.config.ts    no middleware: offloaded methods take the chainless path
- *   chain.config.ts  a global middleware (every method has a chain), --threads 2
+ *   chain.config.ts  a global middleware (every method has a chain), --threads 2,
+ *                    supervision.workerTimeoutMs 1.5 s
+ *   idle.config.ts   threads.idleTimeoutMs 300, maxQueue 0
  * plugins/work.ts has the same work as main.work (worker's thread) and
  * thread.work (offloaded).
  */
@@ -19,6 +21,7 @@ import { RawPeer, request, type Response } from "../helpers/wire.ts";
 const FIXTURE = fileURLToPath(new URL("../fixtures/threads/", import.meta.url));
 let bare: Served;
 let chained: Served;
+let idle: Served;
 /** The broken fixture's boot, started beside the others (it must fail). */
 let brokenBoot: Promise<unknown>;
 const peers: RawPeer[] = [];
@@ -27,16 +30,16 @@ before(async () => {
   const boot = (file: string, args: string[] = []) => serve({ args: ["--config", join(FIXTURE, file), ...args], timeoutMs: 60_000 });
   brokenBoot = boot(join("broken", "rpc.config.ts"));
   brokenBoot.then((s) => (s as Served).stop(), () => {}); // should it boot after all, it is stopped
-  const booted = await Promise.allSettled([boot("rpc.config.ts"), boot("chain.config.ts", ["--threads", "2"])]);
+  const booted = await Promise.allSettled([boot("rpc.config.ts"), boot("chain.config.ts", ["--threads", "2"]), boot("idle.config.ts")]);
   const value = (i: number) => (booted[i]?.status === "fulfilled" ? (booted[i] as PromiseFulfilledResult<Served>).value : (undefined as unknown as Served));
-  [bare, chained] = [value(0), value(1)];
+  [bare, chained, idle] = [value(0), value(1), value(2)];
   const failed = booted.find((r) => r.status === "rejected");
   if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 });
 
 after(async () => {
   for (const p of peers) p.close();
-  await Promise.all([bare?.stop(), chained?.stop()]);
+  await Promise.all([bare?.stop(), chained?.stop(), idle?.stop()]);
 });
 
 async function open(server: Served): Promise<RawPeer> {
@@ -165,6 +168,19 @@ test("an offloaded call running past supervision.workerTimeoutMs is taken for hu
   assert.ok(took >= 1_400 && took < 5_000, `answered after ${took} ms`);
   assert.match(chained.stderr(), /thread\.work ran 1500 ms in a handler thread \(supervision\.workerTimeoutMs\): taken for hung/);
   assert.equal((await call(peer, "thread.work", { kind: "echo", value: 1 })).result.value, 1);
+});
+
+test("an idle thread stops after threads.idleTimeoutMs (its stop hooks run); the next call starts another", async () => {
+  const peer = await open(idle);
+  const first = await call(peer, "thread.work", { kind: "count" });
+  assert.equal((await call(peer, "thread.work", { kind: "count" })).result.n, first.result.n + 1);
+  const deadline = Date.now() + 5_000;
+  while (!idle.stderr().includes(`thread ${first.result.thread} stop hook ran`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(idle.stderr().includes(`thread ${first.result.thread} stop hook ran`), idle.stderr());
+  // maxQueue 0, no thread running: the call waits for the one started for it, in a new container.
+  const again = await call(peer, "thread.work", { kind: "count" });
+  assert.equal(again.result.n, 1);
+  assert.notEqual(again.result.thread, first.result.thread);
 });
 
 /** Pings one at a time for `ms` while `load` keeps running; returns their latencies. */
