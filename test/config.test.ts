@@ -66,6 +66,7 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     deadline: { defaultTimeoutMs: 0 },
     introspection: { discover: true, health: true, public: ["rpc.health"] },
     supervision: SUPERVISION_DEFAULTS,
+    threads: { perWorker: 1, maxQueue: 16, idleTimeoutMs: 30_000 },
   });
   assert.deepEqual(SUPERVISION_DEFAULTS, {
     workerTimeoutMs: 30000,
@@ -80,6 +81,12 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     maxRssMb: 0,
     hookTimeoutMs: 10000,
   });
+});
+
+test("threads: --threads sets threads.perWorker over the file's, and the file's other threads keys stay", () => {
+  const config = resolveConfig({ threads: { perWorker: 2, maxQueue: 4 } }, { threads: { perWorker: 3 } }, undefined, "/x");
+  assert.deepEqual(config.threads, { perWorker: 3, maxQueue: 4, idleTimeoutMs: 30_000 });
+  assert.deepEqual(resolveConfig({ threads: { perWorker: 2 } }, {}, undefined, "/x").threads.perWorker, 2);
 });
 
 test("supervision: keys from the file override their defaults one by one; accept and pidFile resolve", () => {

@@ -6,7 +6,7 @@
  */
 import type { Check } from "./checks.ts";
 
-/** A command-line flag that sets a top-level key (forkrpc serve and dev). */
+/** A command-line flag that sets a key (forkrpc serve and dev); a nested key's flag sets it in its group. */
 export interface Flag {
   /** Long name, without "--". */
   readonly name: string;
@@ -83,7 +83,15 @@ export type FileOf<S> = { -readonly [K in keyof S]?: S[K] extends ConfigKey<infe
 /** The resolved config: every key present, with its default filled in. */
 export type ResolvedOf<S> = { readonly [K in keyof S]: S[K] extends ConfigKey<any, infer R, any> ? R : ResolvedOf<S[K]> };
 
-/** The keys the command line may set, with their types. */
+/** The keys the command line may set, with their types (a group appears when one of its keys has a flag). */
 export type FlagsOf<S> = {
-  -readonly [K in keyof S as S[K] extends ConfigKey<unknown, unknown, Flag> ? K : never]?: S[K] extends ConfigKey<infer T, unknown, Flag> ? T : never;
+  -readonly [K in keyof S as S[K] extends ConfigKey<unknown, unknown, Flag> ? K : S[K] extends ConfigKey<any, any, any> ? never : HasFlag<S[K]> extends true ? K : never]?: S[K] extends ConfigKey<
+    infer T,
+    unknown,
+    Flag
+  >
+    ? T
+    : FlagsOf<S[K]>;
 };
+
+type HasFlag<S> = true extends { [K in keyof S]: S[K] extends ConfigKey<unknown, unknown, Flag> ? true : false }[keyof S] ? true : false;

@@ -122,6 +122,22 @@ export const KEYS = {
      */
     public: key({ check: builtIns, default: ["rpc.health"] }),
   },
+  threads: {
+    /**
+     * Handler threads per worker for @Rpc({ offload: true }) methods
+     * (docs/threads.md). Started with the worker, only when some method is
+     * offloaded. Default 1.
+     */
+    perWorker: key({
+      check: int(1, 64),
+      default: 1,
+      flag: { name: "threads", arg: "N", help: "handler threads per worker for offloaded methods (default 1)" },
+    }),
+    /** Offloaded calls waiting for a thread, per worker; past it RESOURCE_EXHAUSTED. Default 16. */
+    maxQueue: key({ check: int(0, 1_000_000), default: 16 }),
+    /** A thread idle this long is stopped, and started again by the next call (0: never). Default 30 s. */
+    idleTimeoutMs: key({ check: int(0, MAX_MS), default: 30_000 }),
+  },
   supervision: {
     /** A worker whose event loop is blocked this long is killed and replaced. Default 30 s. */
     workerTimeoutMs: key({ check: int(100, MAX_MS), default: 30_000 }),

@@ -35,6 +35,13 @@ type Decorated = { [DECORATIONS]: RpcDecoration[] };
  * export class Ping {
  *   handle(params: unknown) { return params; }
  * }
+ *
+ * @example
+ * // CPU-bound: runs on a thread of the worker's pool (docs/threads.md)
+ * @Rpc("report.build", { offload: true })
+ * export class BuildReport {
+ *   handle(params: { rows: number }) { return { total: params.rows }; }
+ * }
  */
 export function Rpc(name: string, options: RpcOptions = {}) {
   const decorate = <T extends HandlerClass>(target: T): void => {

@@ -184,5 +184,6 @@ function optionProblems(meta: RpcMethodMeta): string[] {
     problems.push(`@Rpc option "scopes" must be an array of non-empty strings`);
   }
   if (meta.public !== undefined && typeof meta.public !== "boolean") problems.push(`@Rpc option "public" must be true or false`);
+  if (meta.offload !== undefined && typeof meta.offload !== "boolean") problems.push(`@Rpc option "offload" must be true or false`);
   return problems;
 }

@@ -12,6 +12,8 @@ import type { LoadedPlugins } from "./load.ts";
 import { shownPath } from "./discover.ts";
 import { construct, dependencyTokens } from "./injection.ts";
 import { collectHookInstances } from "./lifecycle.ts";
+import { offloadedHandler } from "../threads/offload.ts";
+import { ThreadPool } from "../threads/pool.ts";
 
 export interface MethodEntry {
   readonly name: string;
@@ -64,8 +66,10 @@ export type Registry = ReadonlyMap<string, MethodEntry>;
 export interface BuiltRegistry {
   readonly methods: Registry;
   readonly container: DependencyContainer;
-  /** Handlers and services with lifecycle hooks, in construction order. */
+  /** Handlers and services with lifecycle hooks, in construction order (offloaded handlers' are in their threads). */
   readonly hooked: readonly object[];
+  /** The handler threads of the offloaded methods, not yet started; null when no method is offloaded. */
+  readonly pool: ThreadPool | null;
 }
 
 export function buildRegistry(
@@ -73,7 +77,11 @@ export function buildRegistry(
   config: ServerConfig,
   builtIns: BuiltIns = () => [],
 ): BuiltRegistry {
-  const { handlers: defs, middleware } = plugins;
+  const { middleware } = plugins;
+  const offloaded = plugins.handlers.filter((d) => d.meta.offload === true);
+  const pool = offloaded.length === 0 ? null : threadPool(offloaded, config);
+  // Offloaded handlers are built in their threads, not here.
+  const defs = plugins.handlers.filter((d) => d.meta.offload !== true);
   const container = rootContainer.createChildContainer();
   // ServerConfig is abstract: it serves as a token, never as something to construct.
   container.register(ServerConfig as unknown as InjectionToken<ServerConfig>, { useValue: config });
@@ -100,6 +108,18 @@ export function buildRegistry(
       file: def.file,
     });
   }
+  for (const def of offloaded) {
+    const where = shownPath(config.pluginRoot, def.file);
+    const handler = offloadedHandler(pool as ThreadPool, def.meta.name);
+    addMethod(methods, {
+      meta: def.meta,
+      chain: buildChain(parts, def.meta, def.cls, handler, where),
+      container,
+      defaultTimeoutMs: config.deadline.defaultTimeoutMs,
+      handler,
+      file: def.file,
+    });
+  }
   for (const { meta, handler, unlimited } of builtIns(methods)) {
     if (methods.has(meta.name)) continue;
     // rpc.health stays unlimited (a probe must see a full worker) and, with no
@@ -108,5 +128,17 @@ export function buildRegistry(
     const chain = buildChain(parts, meta, null, handler, BUILT_IN);
     addMethod(methods, { meta, chain, container, defaultTimeoutMs: 0, handler, file: BUILT_IN, unlimited });
   }
-  return { methods, container, hooked };
+  return { methods, container, hooked, pool };
+}
+
+function threadPool(offloaded: LoadedPlugins["handlers"], config: ServerConfig): ThreadPool {
+  const { perWorker, maxQueue, idleTimeoutMs } = config.threads;
+  const data = {
+    files: [...new Set(offloaded.map((d) => d.file))],
+    methods: offloaded.map((d) => d.meta.name),
+    pluginRoot: config.pluginRoot,
+    configJson: JSON.stringify(config),
+    hookTimeoutMs: config.supervision.hookTimeoutMs,
+  };
+  return new ThreadPool(data, { size: perWorker, maxQueue, idleTimeoutMs, hangMs: config.supervision.workerTimeoutMs });
 }

@@ -12,9 +12,9 @@ export const WIRE_CODES = {
   DEADLINE_EXCEEDED: { closes: false, when: "the handler outran its timeout" },
   UNAUTHENTICATED: { closes: false, when: "an auth middleware found no valid credentials" },
   PERMISSION_DENIED: { closes: false, when: "an auth middleware refused the caller" },
-  RESOURCE_EXHAUSTED: { closes: false, when: "too many requests in flight on the connection or in the worker" },
+  RESOURCE_EXHAUSTED: { closes: false, when: "too many requests in flight on the connection or in the worker, or the worker's handler-thread queue is full" },
   UNAVAILABLE: { closes: true, when: "the server is going away and did not run the request; safe to send again elsewhere" },
-  INTERNAL: { closes: false, when: "the handler threw something other than an RpcError, or its result could not be encoded" },
+  INTERNAL: { closes: false, when: "the handler threw something other than an RpcError, its result could not be encoded, or its handler thread died" },
   FRAME_TOO_LARGE: { closes: true, when: "the length prefix is above maxFrameBytes" },
   BAD_FRAME: { closes: true, when: "the length prefix is 0" },
 } as const satisfies Record<string, { closes: boolean; when: string }>;

@@ -14,6 +14,16 @@ export interface RequestEnvelope {
   /** undefined when the request carried no id. */
   readonly id: RequestId | undefined;
   readonly meta: Readonly<Record<string, unknown>>;
+  /** The body as received: an offloaded handler's thread parses its params from it (no second JSON.stringify). */
+  readonly text?: string;
+}
+
+/**
+ * A result that is JSON text already (an offloaded handler's, made in its
+ * thread): encodeResponse puts it in the response as it is.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
 }
 
 /** A request that could not be accepted; `id` is set when it could still be read. */
@@ -70,6 +80,7 @@ export function parseRequest(
     params: req.params === undefined ? null : req.params,
     id,
     meta: meta === undefined ? NO_META : (meta as Record<string, unknown>),
+    text,
   };
 }
 
@@ -87,7 +98,7 @@ function reject(code: WireCode, message: string, id?: RequestId): RejectedReques
  * throws for `result` (cycles, BigInt, depth): the caller owns that error.
  */
 export function encodeResponse(outJson: string, result: unknown, id: RequestId | undefined): string {
-  const body = JSON.stringify(result);
+  const body = result instanceof JsonText ? result.text : JSON.stringify(result);
   const resultJson = body === undefined ? "null" : body;
   if (id === undefined) return `{"out":${outJson},"result":${resultJson}}`;
   return `{"out":${outJson},"result":${resultJson},"id":${JSON.stringify(id)}}`;

@@ -19,6 +19,13 @@ export interface RpcOptions {
   readonly public?: boolean;
   /** Scopes the caller's principal must have (auth), else PERMISSION_DENIED. */
   readonly scopes?: readonly string[];
+  /**
+   * Run handle() on a thread of the worker's pool (docs/threads.md), so a
+   * CPU-bound handler does not stall the worker's other requests. Params and
+   * result cross as JSON text; the class is built in the thread, by its own
+   * container.
+   */
+  readonly offload?: boolean;
 }
 
 export interface RpcMethodMeta extends RpcOptions {

@@ -34,12 +34,21 @@ export class RequestContext implements RpcContext {
   #aborted: unknown = undefined;
   /** Work cut short by the deadline that has not settled yet: it still holds an in-flight slot. */
   outliving: Promise<unknown> | null = null;
+  /**
+   * The request as parsed, before any middleware replaced its params
+   * (validation does): an offloaded call sends the body text when the
+   * handler gets these same params.
+   */
+  readonly receivedParams: unknown;
+  readonly receivedText: string | undefined;
 
   constructor(req: RequestEnvelope, owner: ContextOwner) {
     this.method = req.method;
     this.id = req.id;
     this.meta = req.meta;
     this.#owner = owner;
+    this.receivedParams = req.params;
+    this.receivedText = req.text;
   }
 
   get peer(): Peer {

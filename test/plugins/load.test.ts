@@ -175,3 +175,12 @@ test("past a prefetch batch, handlers are registered in sorted file order", asyn
     Object.keys(files).sort().map((name) => join(app.dir, name)),
   );
 });
+
+test("@Rpc option offload must be a boolean: PLUGIN_INVALID at boot, not a surprise per request", async () => {
+  const app = await load({
+    "plugins/a.ts": `import { Rpc } from "forkrpc";\n@Rpc("a", { offload: "yes" as unknown as boolean })\nexport class Offload {\n  handle() { return 1; }\n}\n`,
+  });
+  const error = await bootError(app.defs);
+  assert.equal(error.code, "PLUGIN_INVALID");
+  assert.match(error.message, /Offload in plugins\/a\.ts: @Rpc option "offload" must be true or false/);
+});

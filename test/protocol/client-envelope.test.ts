@@ -15,9 +15,10 @@ test("encodeRequest is read back by the server's parseRequest", () => {
   const text = encodeRequest(JSON.stringify("ping"), JSON.stringify({ a: [1, "é"] }), 7, '{"timeoutMs":500,"token":"t"}');
   const req = parseRequest(Buffer.from(text));
   assert.ok(!isRejected(req));
-  assert.deepEqual(req, { method: "ping", params: { a: [1, "é"] }, id: 7, meta: { timeoutMs: 500, token: "t" } });
-  const noMeta = parseRequest(Buffer.from(encodeRequest('"m"', "null", "id-1", undefined)));
-  assert.deepEqual(noMeta, { method: "m", params: null, id: "id-1", meta: {} });
+  assert.deepEqual(req, { method: "ping", params: { a: [1, "é"] }, id: 7, meta: { timeoutMs: 500, token: "t" }, text });
+  const noMetaText = encodeRequest('"m"', "null", "id-1", undefined);
+  const noMeta = parseRequest(Buffer.from(noMetaText));
+  assert.deepEqual(noMeta, { method: "m", params: null, id: "id-1", meta: {}, text: noMetaText });
 });
 
 test("parseResponse reads what the server's encoders write", () => {
@@ -78,7 +79,7 @@ test("property: any JSON value as a response body never throws", () => {
 test("encodeRequest without an id leaves the key out", () => {
   const text = encodeRequest('"ping"', "1", undefined, undefined);
   assert.equal(text, '{"in":"ping","params":1}');
-  assert.deepEqual(parseRequest(Buffer.from(text)), { method: "ping", params: 1, id: undefined, meta: {} });
+  assert.deepEqual(parseRequest(Buffer.from(text)), { method: "ping", params: 1, id: undefined, meta: {}, text });
 });
 
 test("a response without result reads as null; errorOf leaves out data that is not there", () => {

@@ -101,6 +101,7 @@ test("property: arbitrary JSON values never throw, and are classified as the pro
         params: o.params === undefined ? null : o.params,
         id: o.id,
         meta: o.meta === undefined ? {} : o.meta,
+        text,
       });
     }),
     { numRuns: 300 },
@@ -110,8 +111,14 @@ test("property: arbitrary JSON values never throw, and are classified as the pro
 // ---- valid requests --------------------------------------------------------
 
 test("a full request: method, params, id, meta", () => {
-  const req = accepted(parse('{"in":"user.get","params":{"id":7},"id":"r1","meta":{"timeoutMs":500,"token":"t"}}'));
-  assert.deepEqual(req, { method: "user.get", params: { id: 7 }, id: "r1", meta: { timeoutMs: 500, token: "t" } });
+  const text = '{"in":"user.get","params":{"id":7},"id":"r1","meta":{"timeoutMs":500,"token":"t"}}';
+  const req = accepted(parse(text));
+  assert.deepEqual(req, { method: "user.get", params: { id: 7 }, id: "r1", meta: { timeoutMs: 500, token: "t" }, text });
+});
+
+test("the body's text is kept, from start to end only (an offloaded call sends it to its thread)", () => {
+  const whole = Buffer.from('xx{"in":"m","params":[1]}yy');
+  assert.equal(accepted(parseRequest(whole, undefined, 2, whole.length - 2)).text, '{"in":"m","params":[1]}');
 });
 
 test("a minimal request: params null, id undefined, meta empty", () => {
@@ -129,9 +136,11 @@ test("falsy params are kept as they are; explicit null stays null", () => {
 });
 
 test("the tutorial's request shape works, and unknown keys are ignored", () => {
-  assert.deepEqual(accepted(parse('{"in": "ping", "params": "hello"}')), { method: "ping", params: "hello", id: undefined, meta: {} });
-  const req = accepted(parse('{"in":"m","extra":[1,2],"out":"x","result":3}'));
-  assert.deepEqual(req, { method: "m", params: null, id: undefined, meta: {} });
+  const tutorial = '{"in": "ping", "params": "hello"}';
+  assert.deepEqual(accepted(parse(tutorial)), { method: "ping", params: "hello", id: undefined, meta: {}, text: tutorial });
+  const text = '{"in":"m","extra":[1,2],"out":"x","result":3}';
+  const req = accepted(parse(text));
+  assert.deepEqual(req, { method: "m", params: null, id: undefined, meta: {}, text });
 });
 
 test("inherited key names are plain strings: `in` = __proto__ is a method name, a __proto__ key is ignored", () => {
