@@ -50,7 +50,7 @@ export interface BuiltInMethod {
  * Given the plugins' methods, the built-ins to add after them. A plugin that
  * serves a built-in's name keeps it: such built-ins are skipped.
  */
-export type BuiltIns = (plugins: Registry) => readonly BuiltInMethod[];
+export type BuiltIns = (plugins: Registry, pool: ThreadPool | null) => readonly BuiltInMethod[];
 
 function addMethod(
   methods: Map<string, MethodEntry>,
@@ -120,7 +120,7 @@ export function buildRegistry(
       file: def.file,
     });
   }
-  for (const { meta, handler, unlimited } of builtIns(methods)) {
+  for (const { meta, handler, unlimited } of builtIns(methods, pool)) {
     if (methods.has(meta.name)) continue;
     // rpc.health stays unlimited (a probe must see a full worker) and, with no
     // middleware configured, chainless. Built-ins answer at once: no default
