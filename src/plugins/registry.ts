@@ -5,6 +5,7 @@
  */
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
+import { BootError, describe } from "../errors.ts";
 import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
 import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
@@ -137,8 +138,17 @@ function threadPool(offloaded: LoadedPlugins["handlers"], config: ServerConfig):
     files: [...new Set(offloaded.map((d) => d.file))],
     methods: offloaded.map((d) => d.meta.name),
     pluginRoot: config.pluginRoot,
-    configJson: JSON.stringify(config),
+    configJson: configJson(config),
     hookTimeoutMs: config.supervision.hookTimeoutMs,
   };
   return new ThreadPool(data, { size: perWorker, maxQueue, idleTimeoutMs, hangMs: config.supervision.workerTimeoutMs });
+}
+
+/** What ServerConfig injects in a handler thread: functions are left out; a value JSON cannot copy fails the boot, named. */
+function configJson(config: ServerConfig): string {
+  try {
+    return JSON.stringify(config);
+  } catch (cause) {
+    throw new BootError("WORKER_FAILED", `the config cannot be copied to handler threads as JSON (offloaded methods need it): ${describe(cause)}`);
+  }
 }
