@@ -3,7 +3,9 @@
  * - rpc.discover: every method with its out, description, options and, when
  *   its validator can say it, params as JSON Schema;
  * - rpc.health: this worker's pid, uptime, requests in flight and served,
- *   and a hash of the loaded registry (same code everywhere: same hash).
+ *   its handler threads when a method is offloaded (threads, busy, queued,
+ *   replaced), and a hash of the loaded registry (same code everywhere:
+ *   same hash).
  * Both run through the same chain as every method (access log, deadline,
  * auth, config and plugin middleware; no @Use, no params), so an allow-list
  * middleware or auth can refuse them. Auth is skipped for those named in
@@ -17,6 +19,7 @@ import type { RpcMethodMeta } from "../request/method.ts";
 import { jsonSchemaOf } from "../middleware/validation.ts";
 import { BUILT_IN, type BuiltInMethod, type BuiltIns, type MethodEntry } from "./registry.ts";
 import { shownPath } from "./discover.ts";
+import type { ThreadPool } from "../threads/pool.ts";
 
 /** What rpc.health reports about the worker's load (server/activity.ts keeps it). */
 export interface WorkerLoad {
@@ -39,6 +42,7 @@ export interface MethodDescription {
   readonly timeoutMs?: number;
   readonly public?: boolean;
   readonly scopes?: readonly string[];
+  readonly offload?: boolean;
 }
 
 export function describeMethod(meta: RpcMethodMeta): MethodDescription {
@@ -51,12 +55,13 @@ export function describeMethod(meta: RpcMethodMeta): MethodDescription {
     ...(meta.timeoutMs === undefined ? {} : { timeoutMs: meta.timeoutMs }),
     ...(meta.public === undefined ? {} : { public: meta.public }),
     ...(meta.scopes === undefined ? {} : { scopes: meta.scopes }),
+    ...(meta.offload === undefined ? {} : { offload: meta.offload }),
   };
 }
 
 /** rpc.discover and rpc.health, as configured, for the registry to add after the plugins' methods. */
 export function introspection(config: ServerConfig, load: WorkerLoad): BuiltIns {
-  return (plugins) => {
+  return (plugins, pool: ThreadPool | null) => {
     const builtIn = (name: string, description: string): RpcMethodMeta => ({
       name,
       out: name,
@@ -75,6 +80,7 @@ export function introspection(config: ServerConfig, load: WorkerLoad): BuiltIns 
         uptimeMs: Math.round(process.uptime() * 1000),
         inflight: load.inflight,
         served: load.served,
+        ...(pool === null ? {} : { threads: pool.stats }),
         registryHash,
       });
       candidates.push({ meta: builtIn("rpc.health", "This worker's pid, uptime, load and registry hash."), handler: { handle }, unlimited: true });

@@ -5,6 +5,7 @@
  */
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
+import { BootError, describe } from "../errors.ts";
 import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
 import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
@@ -50,7 +51,7 @@ export interface BuiltInMethod {
  * Given the plugins' methods, the built-ins to add after them. A plugin that
  * serves a built-in's name keeps it: such built-ins are skipped.
  */
-export type BuiltIns = (plugins: Registry) => readonly BuiltInMethod[];
+export type BuiltIns = (plugins: Registry, pool: ThreadPool | null) => readonly BuiltInMethod[];
 
 function addMethod(
   methods: Map<string, MethodEntry>,
@@ -120,7 +121,7 @@ export function buildRegistry(
       file: def.file,
     });
   }
-  for (const { meta, handler, unlimited } of builtIns(methods)) {
+  for (const { meta, handler, unlimited } of builtIns(methods, pool)) {
     if (methods.has(meta.name)) continue;
     // rpc.health stays unlimited (a probe must see a full worker) and, with no
     // middleware configured, chainless. Built-ins answer at once: no default
@@ -137,8 +138,17 @@ function threadPool(offloaded: LoadedPlugins["handlers"], config: ServerConfig):
     files: [...new Set(offloaded.map((d) => d.file))],
     methods: offloaded.map((d) => d.meta.name),
     pluginRoot: config.pluginRoot,
-    configJson: JSON.stringify(config),
+    configJson: configJson(config),
     hookTimeoutMs: config.supervision.hookTimeoutMs,
   };
   return new ThreadPool(data, { size: perWorker, maxQueue, idleTimeoutMs, hangMs: config.supervision.workerTimeoutMs });
+}
+
+/** What ServerConfig injects in a handler thread: functions are left out; a value JSON cannot copy fails the boot, named. */
+function configJson(config: ServerConfig): string {
+  try {
+    return JSON.stringify(config);
+  } catch (cause) {
+    throw new BootError("WORKER_FAILED", `the config cannot be copied to handler threads as JSON (offloaded methods need it): ${describe(cause)}`);
+  }
 }
