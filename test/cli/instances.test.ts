@@ -51,8 +51,7 @@ test("forkrpc instances against a real etcd", { skip: missingTools("etcd") }, as
   const etcd = await startEtcd();
   t.after(() => etcd.close());
   const kv = new EtcdClient({ endpoints: [etcd.url] });
-  const record: Partial<Instance> = { ...ONE };
-  delete record.service;
+  const record = Object.fromEntries(Object.entries(ONE).filter(([k]) => k !== "service"));
   await kv.put("/forkrpc/services/orders/web1-7-00beef", JSON.stringify(record));
   await kv.put("/forkrpc/services/users/web2-8-000001", JSON.stringify({ ...record, instance: "web2-8-000001", host: "10.0.0.6" }));
   await kv.put("/forkrpc/services/users/bad", "not json");
