@@ -104,3 +104,35 @@ test("deregister with etcd away returns by its deadline", { skip }, async (t) =>
   await reg.deregister(1_000);
   assert.ok(Date.now() - started < 1_200, `took ${Date.now() - started} ms`);
 });
+
+test("an etcd that resets every connection: attempts back off (no spin), one warning, and deregister is not held up", async () => {
+  const { createServer } = await import("node:net");
+  let attempts = 0;
+  const rude = createServer((s) => {
+    attempts++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => rude.listen(0, "127.0.0.1", r));
+  try {
+    const port = (rude.address() as { port: number }).port;
+    const logs: string[] = [];
+    const reg = new EtcdRegistration(new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 }), {
+      prefix: "/t",
+      service: "s",
+      leaseTtlS: TTL,
+      log: (level, m) => logs.push(`${level}: ${m}`),
+    });
+    reg.register(RECORD);
+    await new Promise((r) => setTimeout(r, 1_500));
+    // 50-100 ms doubling to ttl/4 = 500 ms: about 6 attempts in 1.5 s (fetch may retry a reset once itself).
+    assert.ok(attempts >= 3 && attempts <= 20, `${attempts} connection attempts in 1.5 s`);
+    assert.equal(logs.length, 1, logs.join("\n"));
+    assert.match(logs[0]!, /^warn: etcd: cannot grant for \/t\/services\/s\/test-1-000001 \(etcd: no endpoint answered \/v3\/lease\/grant/);
+    assert.equal(reg.status.registered, false);
+    const started = Date.now();
+    await reg.deregister(2_000);
+    assert.ok(Date.now() - started < 1_000, "nothing to withdraw: no wait beyond a call in flight");
+  } finally {
+    rude.close();
+  }
+});
