@@ -17,6 +17,8 @@ const MAX_REPORTED_INFLIGHT = 10;
 export interface WorkerOptions {
   /** Called once the worker is ready (standalone mode prints the ready line here). */
   onReady?: (started: StartedServer) => void;
+  /** Awaited before draining on a stop (standalone mode withdraws its etcd registration here, before any goaway). */
+  beforeStop?: () => Promise<void>;
 }
 
 export async function runWorker(config: ServerConfig, options: WorkerOptions = {}): Promise<void> {
@@ -30,8 +32,13 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     if (stopReason !== null) return;
     stopReason = reason;
     if (started === null) return; // boot finishes first, then stops
-    log.info(`draining: ${reason}`);
-    stopServer(started, config, reason).then(() => process.exit(0));
+    const server = started;
+    const drain = () => {
+      log.info(`draining: ${reason}`);
+      void stopServer(server, config, reason).then(() => process.exit(0));
+    };
+    if (options.beforeStop === undefined) drain();
+    else void options.beforeStop().then(drain);
   };
   process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
   process.on("SIGTERM", () => stop("SIGTERM"));

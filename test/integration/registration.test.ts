@@ -166,3 +166,23 @@ test("etcd down from the start: the server serves, logs the outage once, and reg
   assert.match(served.stderr(), /etcd: reachable again after/);
   assert.equal(await served.stop("SIGTERM"), 0);
 });
+
+test("one process (--workers 0) registers too, and leaves before it drains", { skip, timeout: 20_000 }, async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.close());
+  const kv = new EtcdClient({ endpoints: [etcd.url], timeoutMs: 1_000 });
+  const served = await serve({ cwd: app(), args: ["--workers", "0", "--etcd", etcd.url] });
+  t.after(() => killTree(served));
+  const first = await until("registered", () => registered(kv), 3_000);
+  assert.equal(first.value.pid, served.pid);
+  assert.equal(first.value.registryHash, await health(served));
+  const events: WatchEvent[] = [];
+  const w = kv.watch("/it/services/orders/", { onEvents: (e) => events.push(...e), onError: () => {} });
+  await w.created;
+  assert.equal(await served.stop("SIGTERM"), 0);
+  w.close();
+  assert.deepEqual(events.map((e) => e.type), ["put", "delete"]);
+  const stderr = served.stderr();
+  assert.ok(stderr.indexOf("draining: SIGTERM") > stderr.indexOf("registered /it/"), stderr);
+  t.diagnostic(`registration times: one process registered ${first.ms} ms after its ready line`);
+});
