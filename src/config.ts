@@ -67,7 +67,7 @@ function resolveTable(table: Table, file: Values | undefined, flags: Values, roo
   const out: Record<string, unknown> = {};
   for (const [name, entry] of Object.entries(table)) {
     if (!isKey(entry)) {
-      out[name] = resolveTable(entry, file?.[name] as Values | undefined, (flags[name] ?? {}) as Values, roots);
+      out[name] = resolveTable(entry, file?.[name] as Values | undefined, (flags[name] as Values | undefined) ?? {}, roots);
       continue;
     }
     const fromFlag = entry.flag === undefined ? undefined : flags[name];

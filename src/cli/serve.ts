@@ -7,10 +7,11 @@ import cluster from "node:cluster";
 import { loadConfig } from "../config.ts";
 import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
+import { masterRegistration } from "../cluster/registration.ts";
 import { serviceManager } from "../cluster/notify.ts";
 import { runWorker } from "../cluster/worker.ts";
 import { setLogRole } from "../log.ts";
-import { pluginMethodCount } from "../plugins/introspection.ts";
+import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { configFlagOptions, configFlagSynopsis, configFlagUsage, overridesFrom } from "./config-flags.ts";
 import { bootHint } from "./hints.ts";
@@ -57,9 +58,15 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   if (config.workers === 0) setLogRole("server");
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
+    // One process: it registers in etcd itself, and withdraws before draining.
+    const registration = masterRegistration(config);
     await runWorker(config, {
-      onReady: ({ address, registry }) =>
-        announce({ host: address.address, port: address.port, workers: 0, methods: pluginMethodCount(registry.methods) }),
+      onReady: ({ address, registry }) => {
+        const info = { host: address.address, port: address.port, workers: 0, methods: pluginMethodCount(registry.methods) };
+        announce(info);
+        registration?.ready({ ...info, registryHash: registryHashOf(registry.methods, config.pluginRoot) });
+      },
+      ...(registration === null ? {} : { beforeStop: () => registration.withdraw() }),
     });
     return undefined;
   }

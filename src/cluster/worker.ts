@@ -6,7 +6,7 @@
 import type { ServerConfig } from "../config.ts";
 import { BootError, describe } from "../errors.ts";
 import { log } from "../log.ts";
-import { pluginMethodCount } from "../plugins/introspection.ts";
+import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
 import { Activity } from "../server/activity.ts";
 import { startServer, stopServer, type StartedServer } from "../boot/start.ts";
 import { REPORT_FD_ENV, router, toPrimary, type ToWorker } from "./ipc.ts";
@@ -17,6 +17,8 @@ const MAX_REPORTED_INFLIGHT = 10;
 export interface WorkerOptions {
   /** Called once the worker is ready (standalone mode prints the ready line here). */
   onReady?: (started: StartedServer) => void;
+  /** Awaited before draining on a stop (standalone mode withdraws its etcd registration here, before any goaway). */
+  beforeStop?: () => Promise<void>;
 }
 
 export async function runWorker(config: ServerConfig, options: WorkerOptions = {}): Promise<void> {
@@ -30,8 +32,13 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     if (stopReason !== null) return;
     stopReason = reason;
     if (started === null) return; // boot finishes first, then stops
-    log.info(`draining: ${reason}`);
-    stopServer(started, config, reason).then(() => process.exit(0));
+    const server = started;
+    const drain = () => {
+      log.info(`draining: ${reason}`);
+      void stopServer(server, config, reason).then(() => process.exit(0));
+    };
+    if (options.beforeStop === undefined) drain();
+    else void options.beforeStop().then(drain);
   };
   process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -61,7 +68,8 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     return;
   }
   startHeartbeat(config, started, activity, shared);
-  toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods: pluginMethodCount(registry.methods) });
+  const methods = pluginMethodCount(registry.methods);
+  toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods, registryHash: registryHashOf(registry.methods, config.pluginRoot) });
   options.onReady?.(started);
 }
 
