@@ -2,12 +2,26 @@
  * RpcClient's options, their defaults, and the check that runs once in the
  * constructor (a wrong option is a programming error: it throws a TypeError).
  */
+import { endpointKey, parseEndpoint } from "./balancer.ts";
 
 export interface ClientOptions {
   /** Server host. Default "127.0.0.1". */
   host?: string;
-  /** Server port. Required. */
-  port: number;
+  /** Server port. Required unless `endpoints` (or `etcd`) names the servers. */
+  port?: number;
+  /**
+   * Several servers to spread calls over, "host:port" each, instead of
+   * `host` and `port`: each call goes to the less loaded of two random ones,
+   * and a server that fails or stops answering is left out until it is back.
+   */
+  endpoints?: readonly string[];
+  /**
+   * With `endpoints`: how often each server is asked `rpc.health`, and how
+   * long its answer may take before the server counts as gone (its
+   * connections are cut, idempotent calls on them go elsewhere). false: no
+   * probe. Default { intervalMs: 1000, timeoutMs: 1000 }.
+   */
+  health?: HealthOptions | false;
   /** Connections in the pool; requests are spread over them. Default 1. */
   connections?: number;
   /**
@@ -39,6 +53,11 @@ export interface ClientOptions {
   maxResponseBytes?: number;
 }
 
+export interface HealthOptions {
+  intervalMs?: number;
+  timeoutMs?: number;
+}
+
 export interface CallOptions {
   /** Time limit of this call in ms (0: none); overrides the client's `timeoutMs`. */
   timeoutMs?: number;
@@ -64,15 +83,20 @@ export interface ResolvedOptions {
   readonly readTimeoutMs: number;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
+  /** The servers to balance over; null: the one at host and port. */
+  readonly endpoints: readonly { readonly host: string; readonly port: number }[] | null;
+  /** null: no health probe. */
+  readonly health: { readonly intervalMs: number; readonly timeoutMs: number } | null;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
-  if (options === null || typeof options !== "object") throw new TypeError("RpcClient needs options: { host, port }");
+  if (options === null || typeof options !== "object") throw new TypeError("RpcClient needs options: { host, port } or { endpoints }");
+  const endpoints = resolveEndpoints(options);
   const resolved: ResolvedOptions = {
     host: options.host ?? "127.0.0.1",
-    port: options.port,
+    port: endpoints === null ? (options.port as number) : 1,
     connections: options.connections ?? 1,
     timeoutMs: options.timeoutMs ?? 10_000,
     meta: options.meta,
@@ -83,6 +107,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     readTimeoutMs: options.readTimeoutMs ?? 10_000,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+    endpoints,
+    health: resolveHealth(options.health),
   };
   if (typeof resolved.host !== "string" || resolved.host === "") throw new TypeError("options.host must be a non-empty string");
   integer("port", resolved.port, 1, 65_535);
@@ -96,6 +122,26 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   checkTimeout("readTimeoutMs", resolved.readTimeoutMs);
   integer("maxRequestBytes", resolved.maxRequestBytes, 1, 2 ** 32 - 1);
   integer("maxResponseBytes", resolved.maxResponseBytes, 1, 2 ** 32 - 1);
+  return resolved;
+}
+
+function resolveEndpoints(options: ClientOptions): ResolvedOptions["endpoints"] {
+  const list = options.endpoints;
+  if (list === undefined) return null;
+  if (options.port !== undefined || options.host !== undefined) throw new TypeError("options.endpoints replaces host and port: give one or the other");
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError('options.endpoints must be a non-empty array of "host:port" strings');
+  const parsed = list.map((text: unknown) => parseEndpoint(text));
+  const keys = new Set(parsed.map((e) => endpointKey(e.host, e.port)));
+  if (keys.size !== parsed.length) throw new TypeError("options.endpoints lists a server twice");
+  return parsed;
+}
+
+function resolveHealth(health: HealthOptions | false | undefined): ResolvedOptions["health"] {
+  if (health === false) return null;
+  if (health !== undefined && (health === null || typeof health !== "object")) throw new TypeError("options.health must be an object or false");
+  const resolved = { intervalMs: health?.intervalMs ?? 1_000, timeoutMs: health?.timeoutMs ?? 1_000 };
+  integer("health.intervalMs", resolved.intervalMs, 10, MAX_TIMER_MS);
+  integer("health.timeoutMs", resolved.timeoutMs, 10, MAX_TIMER_MS);
   return resolved;
 }
 

@@ -1,0 +1,217 @@
+/**
+ * Several servers behind one client: a connection pool per endpoint, and a
+ * pick per call among the endpoints that can take it (serving, with an open
+ * connection) by power of two choices on calls outstanding. An endpoint
+ * whose connections fail, reset or get a goaway has none usable until its
+ * pool reconnects (with the pool's backoff), so it is left out meanwhile; a
+ * host that goes silent is cut by the health probe. The list can change
+ * (discovery): new endpoints open at once, removed ones finish their calls.
+ */
+import { pickOfTwo, endpointKey } from "./balancer.ts";
+import type { CallHolder, PendingCall } from "./call.ts";
+import type { ClientConnection } from "./connection.ts";
+import { HealthProbe, ProbeCall, type ProbeVerdicts } from "./health-probe.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { ConnectionPool, type CallRouter, type PoolEvents, type PoolStats } from "./pool.ts";
+
+/** One server as the registry (or the static list) describes it. */
+export interface EndpointInfo {
+  readonly host: string;
+  readonly port: number;
+  /** false: draining, it gets no new calls (those it has are answered). Default true. */
+  readonly serving?: boolean;
+}
+
+/** What the client knows of one endpoint now (ClientStats.endpoints). */
+export interface EndpointStats {
+  readonly endpoint: string;
+  readonly serving: boolean;
+  /** It can take a call now: serving, connected, and not found silent by the probe since. */
+  readonly available: boolean;
+  readonly outstanding: number;
+  /** Calls sent to it so far (retries included). */
+  readonly sent: number;
+}
+
+export class Endpoint {
+  readonly key: string;
+  readonly pool: ConnectionPool;
+  serving = true;
+  sent = 0;
+  /**
+   * The probe found it silent: its connections were cut, and it takes no
+   * call until a probe on a new connection is answered (a stopped process's
+   * kernel still accepts connections, so reconnecting proves nothing).
+   */
+  suspect = false;
+  /** Answers received, so a late probe answer is not taken for a dead host while calls are being answered. */
+  answers = 0;
+
+  constructor(key: string, pool: ConnectionPool) {
+    this.key = key;
+    this.pool = pool;
+  }
+
+  get outstanding(): number {
+    return this.pool.outstanding;
+  }
+}
+
+export class EndpointSet implements CallRouter {
+  readonly #options: ResolvedOptions;
+  readonly #events: PoolEvents;
+  readonly #byKey = new Map<string, Endpoint>();
+  #list: Endpoint[] = [];
+  /** Reused by every pick: the endpoints that can take a call now. */
+  readonly #scratch: Endpoint[] = [];
+  readonly #leaving = new Set<Promise<void>>();
+  readonly #probe: HealthProbe | null;
+  readonly #random: () => number;
+  #started = false;
+  #stopped = false;
+
+  constructor(options: ResolvedOptions, events: PoolEvents, random: () => number = Math.random) {
+    this.#options = options;
+    this.#events = events;
+    this.#random = random;
+    this.#probe = options.health === null ? null : new HealthProbe(options.health, () => this.#list, this.#verdicts);
+    if (options.endpoints !== null) this.update(options.endpoints);
+  }
+
+  /** Replaces the list: endpoints not in it finish what they have and close; new ones open (once started). */
+  update(list: readonly EndpointInfo[]): void {
+    if (this.#stopped) return;
+    const keep = new Set<string>();
+    for (const info of list) {
+      const key = endpointKey(info.host, info.port);
+      keep.add(key);
+      let endpoint = this.#byKey.get(key);
+      if (endpoint === undefined) {
+        endpoint = this.#add(key, info);
+        if (this.#started) endpoint.pool.start();
+      }
+      endpoint.serving = info.serving !== false;
+    }
+    for (const [key, endpoint] of this.#byKey) {
+      if (keep.has(key)) continue;
+      this.#byKey.delete(key);
+      const closed = endpoint.pool.close();
+      this.#leaving.add(closed);
+      void closed.then(() => this.#leaving.delete(closed));
+    }
+    this.#list = [...this.#byKey.values()];
+    // A serving endpoint with an open connection may have appeared: waiting calls can go.
+    this.#events.ready();
+  }
+
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    for (const endpoint of this.#list) endpoint.pool.start();
+    this.#probe?.start();
+  }
+
+  /** A usable connection of the less loaded of two random serving endpoints, preferring any other over avoid's. */
+  pick(avoid: CallHolder | null): ClientConnection | null {
+    const avoidKey = avoid === null ? null : (avoid as ClientConnection).endpoint;
+    const scratch = this.#scratch;
+    let count = 0;
+    let fallback: Endpoint | null = null;
+    for (const endpoint of this.#list) {
+      if (!endpoint.serving || endpoint.suspect || !endpoint.pool.usable) continue;
+      if (endpoint.key === avoidKey) fallback = endpoint;
+      else scratch[count++] = endpoint;
+    }
+    const chosen = pickOfTwo(scratch, count, this.#random) ?? fallback;
+    scratch.length = 0;
+    if (chosen === null) return null;
+    chosen.sent++;
+    return chosen.pool.pick(avoid);
+  }
+
+  get lastError(): string {
+    if (this.#list.length === 0) return "no endpoints known";
+    const errors = this.#list.filter((e) => !e.pool.usable && e.pool.lastError !== "").map((e) => `${e.key}: ${e.pool.lastError}`);
+    return errors.join("; ");
+  }
+
+  get stats(): PoolStats {
+    let open = 0;
+    let opened = 0;
+    let goaways = 0;
+    for (const endpoint of this.#list) {
+      const s = endpoint.pool.stats;
+      open += s.open;
+      opened += s.opened;
+      goaways += s.goaways;
+    }
+    return { open, opened, goaways };
+  }
+
+  endpoints(): EndpointStats[] {
+    return this.#list.map((e) => ({
+      endpoint: e.key,
+      serving: e.serving,
+      available: e.serving && !e.suspect && e.pool.usable,
+      outstanding: e.outstanding,
+      sent: e.sent,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    this.#probe?.stop();
+    await Promise.all([...this.#list.map((e) => e.pool.close()), ...this.#leaving]);
+  }
+
+  destroy(): void {
+    this.#stopped = true;
+    this.#probe?.stop();
+    for (const endpoint of this.#list) endpoint.pool.destroy();
+  }
+
+  readonly #verdicts: ProbeVerdicts = {
+    up: (target) => {
+      const endpoint = target as Endpoint;
+      if (!endpoint.suspect) return;
+      endpoint.suspect = false;
+      this.#events.ready();
+    },
+    down: (target, why) => {
+      const endpoint = target as Endpoint;
+      endpoint.suspect = true;
+      endpoint.pool.reset(why);
+    },
+  };
+
+  #add(key: string, info: EndpointInfo): Endpoint {
+    const options = { ...this.#options, host: info.host, port: info.port };
+    let endpoint: Endpoint | null = null;
+    const events = this.#events;
+    const probe = this.#probe;
+    // The pool's events pass through to the client, minus the probe's own calls.
+    const pool = new ConnectionPool(options, {
+      ready: () => events.ready(),
+      answered: (call, response, from) => {
+        (endpoint as Endpoint).answers++;
+        if (call instanceof ProbeCall) probe?.answered(call);
+        else events.answered(call, response, from);
+      },
+      unsent: (calls) => events.unsent(this.#withoutProbes(calls)),
+      lost: (calls, why, from) => events.lost(this.#withoutProbes(calls), why, from),
+    });
+    endpoint = new Endpoint(key, pool);
+    this.#byKey.set(key, endpoint);
+    return endpoint;
+  }
+
+  /** The probe's calls among those a connection gave back are dropped (no verdict); the rest go to the client. */
+  #withoutProbes(calls: PendingCall[]): PendingCall[] {
+    const rest: PendingCall[] = [];
+    for (const call of calls) {
+      if (call instanceof ProbeCall) this.#probe?.dropped(call);
+      else rest.push(call);
+    }
+    return rest;
+  }
+}
