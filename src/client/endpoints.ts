@@ -22,6 +22,14 @@ export interface EndpointInfo {
   readonly serving?: boolean;
 }
 
+/** Where the list comes from when it changes over time (discovery): started with the set, stopped with it. */
+export interface EndpointSource {
+  start(update: (list: EndpointInfo[]) => void): void;
+  stop(): void;
+  /** Why the list could not be read last ("" when it could). */
+  readonly lastError: string;
+}
+
 /** What the client knows of one endpoint now (ClientStats.endpoints). */
 export interface EndpointStats {
   readonly endpoint: string;
@@ -70,8 +78,11 @@ export class EndpointSet implements CallRouter {
   #started = false;
   #stopped = false;
 
-  constructor(options: ResolvedOptions, events: PoolEvents, random: () => number = Math.random) {
+  readonly #source: EndpointSource | null;
+
+  constructor(options: ResolvedOptions, events: PoolEvents, source: EndpointSource | null = null, random: () => number = Math.random) {
     this.#options = options;
+    this.#source = source;
     this.#events = events;
     this.#random = random;
     this.#probe = options.health === null ? null : new HealthProbe(options.health, () => this.#list, this.#verdicts);
@@ -109,6 +120,7 @@ export class EndpointSet implements CallRouter {
     this.#started = true;
     for (const endpoint of this.#list) endpoint.pool.start();
     this.#probe?.start();
+    this.#source?.start((list) => this.update(list));
   }
 
   /** A usable connection of the less loaded of two random serving endpoints, preferring any other over avoid's. */
@@ -130,7 +142,7 @@ export class EndpointSet implements CallRouter {
   }
 
   get lastError(): string {
-    if (this.#list.length === 0) return "no endpoints known";
+    if (this.#list.length === 0) return this.#source === null || this.#source.lastError === "" ? "no endpoints known" : this.#source.lastError;
     const errors = this.#list.filter((e) => !e.pool.usable && e.pool.lastError !== "").map((e) => `${e.key}: ${e.pool.lastError}`);
     return errors.join("; ");
   }
@@ -161,12 +173,14 @@ export class EndpointSet implements CallRouter {
   async close(): Promise<void> {
     this.#stopped = true;
     this.#probe?.stop();
+    this.#source?.stop();
     await Promise.all([...this.#list.map((e) => e.pool.close()), ...this.#leaving]);
   }
 
   destroy(): void {
     this.#stopped = true;
     this.#probe?.stop();
+    this.#source?.stop();
     for (const endpoint of this.#list) endpoint.pool.destroy();
   }
 
