@@ -65,14 +65,14 @@ const WORKER_URL = new URL(`./bench/worker${import.meta.url.slice(import.meta.ur
 
 export async function bench(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, BENCH_FLAGS);
-  const { run, texts, target, probeCall } = await settingsFrom(values);
+  const { run, texts, target, targets, probeCall } = await settingsFrom(values);
   const refused = await preflight(target, run.method, probeCall.params, probeCall.meta, { connectMs: CONNECT_TIMEOUT_MS, answerMs: PREFLIGHT_ANSWER_MS });
   if (refused !== null) {
     process.stderr.write(`${refused}\n`);
     return 1;
   }
   const progress = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * 2 * run.threads);
-  const threads = startThreads(run, texts, progress);
+  const threads = startThreads(run, targets, texts, progress);
   try {
     const failure = await connected(threads);
     if (failure !== null) {
@@ -102,7 +102,10 @@ export async function bench(argv: string[]): Promise<number> {
 interface Settings {
   run: RunSettings;
   texts: string[];
+  /** The first server: the preflight's, and the one errors name. */
   target: Target;
+  /** Every server the connections are spread over (one, unless --etcd listed several). */
+  targets: readonly Target[];
   /** What the preflight call sends. */
   probeCall: { params: unknown; meta: Record<string, unknown> | undefined };
 }
@@ -137,7 +140,7 @@ async function settingsFrom(values: Record<string, unknown>): Promise<Settings> 
     durationS,
     requestBytes: 4 + Buffer.byteLength(texts[0] as string),
   };
-  return { run, texts, target, probeCall: { params, meta } };
+  return { run, texts, target, targets: [target], probeCall: { params, meta } };
 }
 
 interface LoadThread {
@@ -149,12 +152,14 @@ interface LoadThread {
   send(message: ToWorker): void;
 }
 
-function startThreads(run: RunSettings, texts: string[], progress: SharedArrayBuffer): LoadThread[] {
+function startThreads(run: RunSettings, targets: readonly Target[], texts: string[], progress: SharedArrayBuffer): LoadThread[] {
+  const share = Math.floor(run.connections / run.threads);
+  const extra = run.connections % run.threads;
   return Array.from({ length: run.threads }, (_, slot) => {
     const settings: LoadSettings = {
-      host: run.host,
-      port: run.port,
-      connections: Math.floor(run.connections / run.threads) + (slot < run.connections % run.threads ? 1 : 0),
+      targets: targets.map(({ host, port }) => ({ host, port })),
+      first: slot * share + Math.min(slot, extra),
+      connections: share + (slot < extra ? 1 : 0),
       pipeline: run.pipeline,
       texts,
       ids: run.ids,
