@@ -1,0 +1,113 @@
+/**
+ * Several hosts on one machine (issue 14, item 6): three network namespaces
+ * each running `forkrpc serve --workers 2`, a client in a fourth, joined by
+ * a bridge in a fifth; every address exists only inside them. Under a
+ * bounded load of calls throughout: SIGKILL of a host's processes, a host
+ * cut off silently (its veth down), SIGTERM of a host, and a host starting.
+ * Failed-call counts and detection times are printed.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
+import type { ClientOptions } from "forkrpc/client";
+import { createLab, type Lab } from "../helpers/netns.ts";
+import { missingTools } from "../helpers/tools.ts";
+import { available, lastSentAt, sentTo, startHost, startLoad, type Host } from "./netns-hosts.ts";
+
+const skip = missingTools("netns");
+const IPS = { h1: "10.88.0.11", h2: "10.88.0.12", h3: "10.88.0.13", cl: "10.88.0.2" };
+let lab: Lab;
+const hosts = new Map<string, Host>();
+
+function clientOptions(): ClientOptions {
+  return { endpoints: [...hosts.values()].map((h) => h.address), timeoutMs: 10_000, reconnectDelayMaxMs: 500, connections: 2 };
+}
+
+before(async () => {
+  if (skip) return;
+  lab = createLab();
+  for (const [name, ip] of Object.entries(IPS)) await lab.addHost(name, ip);
+  for (const h of await Promise.all(["h1", "h2", "h3"].map((n) => startHost(lab, n, IPS[n as "h1"])))) hosts.set(h.name, h);
+});
+
+after(async () => {
+  await lab?.close();
+});
+
+test("SIGKILL of one host's master and workers: no call fails, no new call to it within 1 s", { skip }, async (t) => {
+  const victim = hosts.get("h1") as Host;
+  const load = startLoad(lab, "cl", clientOptions(), 12);
+  try {
+    await load.until("calls on every host", (s) => s.endpoints.length === 3 && s.endpoints.every((e) => e.sent > 50), 15_000);
+    const killedAt = Date.now();
+    lab.killGroup(victim.proc, "SIGKILL");
+    const out = await load.until("the victim to be left out", (s) => s.at > killedAt && !available(s, victim.address));
+    await delay(2_000);
+    const end = await load.stop();
+    const quiet = lastSentAt(load.samples, victim.address) - killedAt;
+    t.diagnostic(`SIGKILL: left out ${out.at - killedAt} ms after the kill, last call sent to it at +${quiet} ms; ${end.calls} calls, ${end.failed} failed`);
+    assert.deepEqual(end.failures, []);
+    assert.ok(quiet <= 1_000, `no new call after 1 s (last at +${quiet} ms)`);
+  } finally {
+    await load.stop().catch(() => {});
+  }
+});
+
+test("a new host starting (h1 again): it gets calls within 1 s of its ready line", { skip }, async (t) => {
+  const load = startLoad(lab, "cl", clientOptions(), 12);
+  try {
+    await load.until("calls on h2 and h3", (s) => s.endpoints.filter((e) => e.sent > 50).length === 2, 15_000);
+    const h1 = await startHost(lab, "h1", IPS.h1);
+    hosts.set("h1", h1);
+    const first = await load.until("h1 to get calls", (s) => sentTo(s, h1.address) > 0, 5_000);
+    const end = await load.stop();
+    t.diagnostic(`new host: first call sent to it ${first.at - h1.readyAt} ms after its ready line (negative: its workers took connections before the master printed it); ${end.calls} calls, ${end.failed} failed`);
+    assert.deepEqual(end.failures, []);
+    assert.ok(first.at - h1.readyAt <= 1_000, `within 1 s (${first.at - h1.readyAt} ms)`);
+  } finally {
+    await load.stop().catch(() => {});
+  }
+});
+
+test("a host cut off silently (its veth down): no idempotent call fails, calls stop going there within 2 s", { skip }, async (t) => {
+  const victim = hosts.get("h2") as Host;
+  const load = startLoad(lab, "cl", clientOptions(), 12);
+  try {
+    await load.until("calls on every host", (s) => s.endpoints.filter((e) => e.sent > 50).length === 3, 15_000);
+    const cutAt = Date.now();
+    lab.cut("h2");
+    const out = await load.until("the victim to be left out", (s) => s.at > cutAt && !available(s, victim.address), 5_000);
+    await delay(1_500);
+    const end = await load.stop();
+    const quiet = lastSentAt(load.samples, victim.address) - cutAt;
+    t.diagnostic(`cut: left out ${out.at - cutAt} ms after the cut (probe every 1 s, deadline 1 s), last call sent to it at +${quiet} ms; ${end.calls} calls, ${end.failed} failed`);
+    assert.deepEqual(end.failures, []);
+    // The bound is interval + deadline = 2 s; margin for a loaded machine.
+    assert.ok(out.at - cutAt <= 3_000, `left out within 2 s (+ margin): ${out.at - cutAt} ms`);
+  } finally {
+    await load.stop().catch(() => {});
+    lab.heal("h2");
+    lab.killGroup(victim.proc, "SIGKILL");
+    hosts.delete("h2");
+  }
+});
+
+test("SIGTERM of a host: no call fails, idempotent or not", { skip }, async (t) => {
+  const victim = hosts.get("h3") as Host;
+  const load = startLoad(lab, "cl", clientOptions(), 12, "half");
+  try {
+    await load.until("calls on every host", (s) => s.endpoints.filter((e) => e.sent > 50).length === 2, 15_000);
+    const termAt = Date.now();
+    lab.killGroup(victim.proc, "SIGTERM");
+    await new Promise((resolve) => (victim.proc.exitCode !== null ? resolve(null) : victim.proc.once("exit", resolve)));
+    const exitedIn = Date.now() - termAt;
+    await delay(500);
+    const end = await load.stop();
+    const quiet = lastSentAt(load.samples, victim.address) - termAt;
+    t.diagnostic(`SIGTERM: the host drained and exited in ${exitedIn} ms, last call sent to it at +${quiet} ms; ${end.calls} calls (half not idempotent), ${end.failed} failed`);
+    assert.deepEqual(end.failures, []);
+  } finally {
+    await load.stop().catch(() => {});
+    hosts.delete("h3");
+  }
+});
