@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import tseslint from "typescript-eslint";
 
-const FOLDERS = ["protocol", "request", "middleware", "decorators", "plugins", "server", "boot", "cluster", "client", "cli"];
+const FOLDERS = ["protocol", "request", "middleware", "decorators", "plugins", "server", "boot", "cluster", "client", "registry", "cli"];
 // Every file in src/ itself, read from the disk: a new one is refused to every folder until a row allows it.
 const ROOT_FILES = readdirSync(new URL("src/", import.meta.url)).filter((f) => f.endsWith(".ts"));
 
@@ -37,9 +37,10 @@ export default tseslint.config(
     "src/plugins/**": [["protocol", "request", "middleware", "decorators", "config.ts", "errors.ts", "log.ts"], "plugins/ loads and registers: it never imports server/, boot/ or the process roles"],
     "src/server/**": [["protocol", "request", "middleware", "plugins", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "server/ serves a method table: booting is boot/'s, process roles are cluster/'s"],
     "src/boot/**": [["server", "plugins", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server"],
-    "src/cluster/**": [["boot", "server", "plugins", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
-    "src/client/**": [["protocol", "errors.ts", "params-input.ts"], "the client knows servers only through the wire: it imports protocol/, errors.ts and the params-input types"],
-    "src/cli/**": [["client", "cluster", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
+    "src/registry/**": [["errors.ts"], "registry/ talks to the service registry (etcd) and knows nothing of servers, clients or the wire"],
+    "src/cluster/**": [["boot", "server", "plugins", "registry", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
+    "src/client/**": [["protocol", "registry", "errors.ts", "params-input.ts"], "the client knows servers only through the wire: it imports protocol/, errors.ts and the params-input types"],
+    "src/cli/**": [["client", "cluster", "registry", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
     "src/*.ts": [["protocol", "request", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts", "params-input.ts"], "a file in src/ itself sits below plugins/ and server/"],
     "src/{errors,log,descriptor-limit,params-input}.ts": [["protocol"], "errors.ts, log.ts and the type helpers sit just above protocol/"],
     "src/{config,config-schema}.ts": [["protocol", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "config.ts sits below plugins/ and server/, which read it"],

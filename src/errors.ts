@@ -110,6 +110,32 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Why a call to the service registry (etcd) failed. Each code is documented
+ * in docs/errors.md. Serving never stops for these: the master retries with
+ * backoff, a client keeps its last known list.
+ */
+export const REGISTRY_CODES = {
+  REGISTRY_UNAVAILABLE: "no endpoint of the registry answered in time (refused, reset, timed out)",
+  REGISTRY_REFUSED: "the registry answered with an error (bad request, no leader, permission)",
+  REGISTRY_LEASE_LOST: "the lease named is gone (expired, revoked, or etcd's data was wiped): grant a new one",
+  REGISTRY_COMPACTED: "a watch asked for history etcd has compacted away: list again, then watch from the new revision",
+} as const;
+
+export type RegistryCode = keyof typeof REGISTRY_CODES;
+
+export class RegistryError extends Error {
+  readonly code: RegistryCode;
+  /** For REGISTRY_COMPACTED: the oldest revision etcd still has. */
+  readonly compactRevision?: number;
+  constructor(code: RegistryCode, message: string, options?: { cause?: unknown; compactRevision?: number }) {
+    super(message, options);
+    this.name = "RegistryError";
+    this.code = code;
+    if (options?.compactRevision !== undefined) this.compactRevision = options.compactRevision;
+  }
+}
+
 /** A one-line description of a thrown value, for boot errors and logs. */
 export function describe(cause: unknown): string {
   try {

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { BOOT_CODES, CLI_CODES, WIRE_CODES } from "../../src/errors.ts";
+import { BOOT_CODES, CLI_CODES, REGISTRY_CODES, WIRE_CODES } from "../../src/errors.ts";
 
 const DOC = new URL("../../docs/errors.md", import.meta.url);
 
@@ -32,7 +32,7 @@ test("documentedCodes reads the first backticked cell of table rows only", () =>
   assert.deepEqual(documentedCodes(md), ["PARSE_ERROR", "BAD_FRAME", "INDENTED"]);
 });
 
-test("docs/errors.md documents exactly the wire, boot and command codes of src/errors.ts", () => {
+test("docs/errors.md documents exactly the wire, boot, command and registry codes of src/errors.ts", () => {
   let markdown: string;
   try {
     markdown = readFileSync(DOC, "utf8");
@@ -40,7 +40,7 @@ test("docs/errors.md documents exactly the wire, boot and command codes of src/e
     assert.fail(`docs/errors.md cannot be read (${(error as Error).message}); it must document every error code`);
   }
   const documented = new Set(documentedCodes(markdown));
-  const defined = new Set([...Object.keys(WIRE_CODES), ...Object.keys(BOOT_CODES), ...Object.keys(CLI_CODES)]);
+  const defined = new Set([...Object.keys(WIRE_CODES), ...Object.keys(BOOT_CODES), ...Object.keys(CLI_CODES), ...Object.keys(REGISTRY_CODES)]);
   const undocumented = [...defined].filter((code) => !documented.has(code)).sort();
   const unknown = [...documented].filter((code) => !defined.has(code)).sort();
   assert.deepEqual(
