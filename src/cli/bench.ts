@@ -14,14 +14,16 @@ import { safeJson } from "./escape.ts";
 import { htmlReport } from "./bench/report.ts";
 import { formatSummary, int, summarize, type RunSettings } from "./bench/summary.ts";
 import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Target } from "./target.ts";
+import { ETCD_FLAGS, ETCD_USAGE, etcdTargetFrom, listServing } from "./etcd-target.ts";
 import { preflight } from "./bench/preflight.ts";
 import { encodeRequest } from "../protocol/client-envelope.ts";
 
 export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--connections C] [--pipeline D] [--duration S]
               [--method M] [--params JSON] [--meta JSON] [--ids] [--threads T]
-              [--json] [--report FILE.html] [--progress]
+              [--json] [--report FILE.html] [--progress] [--etcd URL --service NAME]
 
 ${TARGET_USAGE}
+${ETCD_USAGE} (connections are spread over its serving instances)
   --connections  connections to open (default 32)
   --pipeline     requests each connection keeps in flight (default 32)
   --duration     seconds to run (default 10)
@@ -36,6 +38,7 @@ ${TARGET_USAGE}
 
 const BENCH_FLAGS = {
   ...TARGET_FLAGS,
+  ...ETCD_FLAGS,
   connections: { type: "string" },
   pipeline: { type: "string" },
   duration: { type: "string" },
@@ -111,7 +114,8 @@ interface Settings {
 }
 
 async function settingsFrom(values: Record<string, unknown>): Promise<Settings> {
-  const target = await targetFrom(values);
+  const targets = await targetsFrom(values);
+  const target = targets[0] as Target;
   const connections = intFlag("connections", values.connections as string | undefined, 1, 10_000) ?? 32;
   const pipeline = intFlag("pipeline", values.pipeline as string | undefined, 1, MAX_PIPELINE) ?? 32;
   const durationS = intFlag("duration", values.duration as string | undefined, 1, 3600) ?? 10;
@@ -140,7 +144,17 @@ async function settingsFrom(values: Record<string, unknown>): Promise<Settings> 
     durationS,
     requestBytes: 4 + Buffer.byteLength(texts[0] as string),
   };
-  return { run, texts, target, targets: [target], probeCall: { params, meta } };
+  return { run, texts, target, targets, probeCall: { params, meta } };
+}
+
+/** --host/--port (or the config): one server; --etcd: every serving instance of the service. */
+async function targetsFrom(values: Record<string, unknown>): Promise<Target[]> {
+  const found = etcdTargetFrom(values);
+  if (found === null) return [await targetFrom(values)];
+  const serving = await listServing(found);
+  if (typeof serving === "string") throw new UsageError(serving.replace(/^forkrpc: /, ""));
+  process.stderr.write(`bench: ${serving.length} instance(s) of "${found.service}": ${serving.map((t) => `${t.host}:${t.port}`).join(", ")}\n`);
+  return serving;
 }
 
 interface LoadThread {

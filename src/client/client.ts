@@ -8,7 +8,9 @@ import { RpcError } from "../errors.ts";
 import { errorOf, type ResponseEnvelope } from "../protocol/client-envelope.ts";
 import { PendingCall, type CallHolder, type RpcResponse } from "./call.ts";
 import { checkCallOptions, resolveOptions, type CallOptions, type ClientOptions, type ResolvedOptions } from "./options.ts";
+import { Discovery } from "./discovery.ts";
 import { EndpointSet, type EndpointStats } from "./endpoints.ts";
+import { EtcdClient } from "../registry/etcd-client.ts";
 import { ConnectionPool, type CallRouter, type PoolEvents } from "./pool.ts";
 import type { AnyMethods, HandlerClass, Methods, ParamsOf, ResultOf, UntypedName } from "./types.ts";
 
@@ -38,6 +40,7 @@ type State = "open" | "closing" | "destroyed";
  * const result = await client.call("ping", "hello", { timeoutMs: 500 });
  * const { out, result: r } = await client.request("ping", "hello");
  * const spread = new RpcClient({ endpoints: ["10.0.0.5:8080", "10.0.0.6:8080"] }); // balanced
+ * const found = new RpcClient({ etcd: { endpoints: ["http://10.0.0.2:2379"] }, service: "orders" }); // discovered
  * await client.close();
  */
 export class RpcClient<M extends Methods = AnyMethods> {
@@ -62,10 +65,12 @@ export class RpcClient<M extends Methods = AnyMethods> {
     } catch (error) {
       throw new TypeError(`options.meta: ${(error as Error).message}`);
     }
+    const found = this.#options.discovery;
+    const source = found === null ? null : new Discovery(new EtcdClient({ endpoints: found.etcd, timeoutMs: found.timeoutMs }), found.prefix, found.service);
     this.#pool =
-      this.#options.endpoints === null
+      this.#options.endpoints === null && source === null
         ? new ConnectionPool(this.#options, this.#poolEvents)
-        : new EndpointSet(this.#options, this.#poolEvents);
+        : new EndpointSet(this.#options, this.#poolEvents, source);
   }
 
   /** Calls `method` and resolves with its result; rejects with an RpcError (match on `err.code`). */

@@ -16,6 +16,15 @@ export interface ClientOptions {
    */
   endpoints?: readonly string[];
   /**
+   * Find the servers in etcd instead: the instances registered under
+   * PREFIX/services/SERVICE/ (see docs/scale-out.md), kept current by a
+   * watch; only those whose state is "serving" get new calls. Balancing,
+   * failover and the health probe are those of `endpoints`.
+   */
+  etcd?: DiscoveryOptions;
+  /** With `etcd`: the service whose servers to call. Default "default". */
+  service?: string;
+  /**
    * With `endpoints`: how often each server is asked `rpc.health`, and how
    * long its answer may take before the server counts as gone (its
    * connections are cut, idempotent calls on them go elsewhere). false: no
@@ -53,6 +62,15 @@ export interface ClientOptions {
   maxResponseBytes?: number;
 }
 
+export interface DiscoveryOptions {
+  /** etcd's client URLs, "http://10.0.0.1:2379" each. */
+  endpoints: readonly string[];
+  /** The key prefix the servers register under. Default "/forkrpc". */
+  prefix?: string;
+  /** Deadline of each request to etcd, in ms. Default 2000. */
+  timeoutMs?: number;
+}
+
 export interface HealthOptions {
   intervalMs?: number;
   timeoutMs?: number;
@@ -85,6 +103,8 @@ export interface ResolvedOptions {
   readonly maxResponseBytes: number;
   /** The servers to balance over; null: the one at host and port. */
   readonly endpoints: readonly { readonly host: string; readonly port: number }[] | null;
+  /** Where to find the servers in etcd; null: `endpoints` or host and port say. */
+  readonly discovery: { readonly etcd: readonly string[]; readonly prefix: string; readonly service: string; readonly timeoutMs: number } | null;
   /** null: no health probe. */
   readonly health: { readonly intervalMs: number; readonly timeoutMs: number } | null;
 }
@@ -94,9 +114,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (options === null || typeof options !== "object") throw new TypeError("RpcClient needs options: { host, port } or { endpoints }");
   const endpoints = resolveEndpoints(options);
+  const discovery = resolveDiscovery(options);
   const resolved: ResolvedOptions = {
     host: options.host ?? "127.0.0.1",
-    port: endpoints === null ? (options.port as number) : 1,
+    port: endpoints === null && discovery === null ? (options.port as number) : 1,
     connections: options.connections ?? 1,
     timeoutMs: options.timeoutMs ?? 10_000,
     meta: options.meta,
@@ -108,6 +129,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
     endpoints,
+    discovery,
     health: resolveHealth(options.health),
   };
   if (typeof resolved.host !== "string" || resolved.host === "") throw new TypeError("options.host must be a non-empty string");
@@ -128,12 +150,39 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
 function resolveEndpoints(options: ClientOptions): ResolvedOptions["endpoints"] {
   const list = options.endpoints;
   if (list === undefined) return null;
-  if (options.port !== undefined || options.host !== undefined) throw new TypeError("options.endpoints replaces host and port: give one or the other");
+  if (options.port !== undefined || options.host !== undefined || options.etcd !== undefined) {
+    throw new TypeError("options.endpoints replaces host and port (and etcd): give one or the other");
+  }
   if (!Array.isArray(list) || list.length === 0) throw new TypeError('options.endpoints must be a non-empty array of "host:port" strings');
   const parsed = list.map((text: unknown) => parseEndpoint(text));
   const keys = new Set(parsed.map((e) => endpointKey(e.host, e.port)));
   if (keys.size !== parsed.length) throw new TypeError("options.endpoints lists a server twice");
   return parsed;
+}
+
+function resolveDiscovery(options: ClientOptions): ResolvedOptions["discovery"] {
+  const etcd = options.etcd;
+  if (etcd === undefined) {
+    if (options.service !== undefined) throw new TypeError("options.service needs options.etcd (where to find it)");
+    return null;
+  }
+  if (options.endpoints !== undefined || options.port !== undefined || options.host !== undefined) {
+    throw new TypeError("options.etcd finds the servers: give no endpoints, host or port with it");
+  }
+  if (etcd === null || typeof etcd !== "object") throw new TypeError("options.etcd must be an object: { endpoints, prefix? }");
+  const urls = etcd.endpoints;
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string" && /^https?:\/\/[^/]+/.test(u))) {
+    throw new TypeError('options.etcd.endpoints must be a non-empty array of URLs ("http://host:2379")');
+  }
+  const prefix = etcd.prefix ?? "/forkrpc";
+  if (typeof prefix !== "string" || !prefix.startsWith("/")) throw new TypeError('options.etcd.prefix must be a key prefix starting with "/"');
+  const service = options.service ?? "default";
+  if (typeof service !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(service)) {
+    throw new TypeError("options.service must be 1-128 letters, digits, '.', '_' or '-'");
+  }
+  const timeoutMs = etcd.timeoutMs ?? 2_000;
+  integer("etcd.timeoutMs", timeoutMs, 1, MAX_TIMER_MS);
+  return { etcd: urls, prefix, service, timeoutMs };
 }
 
 function resolveHealth(health: HealthOptions | false | undefined): ResolvedOptions["health"] {
