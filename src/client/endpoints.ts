@@ -47,11 +47,16 @@ export class Endpoint {
   serving = true;
   sent = 0;
   /**
-   * The probe found it silent: its connections were cut, and it takes no
-   * call until a probe on a new connection is answered (a stopped process's
-   * kernel still accepts connections, so reconnecting proves nothing).
+   * A connection of it got a goaway or closed, or the probe found it silent:
+   * it takes no call until a probe on a connection is answered. A connect
+   * alone proves nothing: a stopping server's kernel completes handshakes
+   * into the backlog of a listener about to close (then resets them, with
+   * any call written on them), and a stopped process's kernel accepts too.
+   * Without a probe (health: false) this stays false.
    */
   suspect = false;
+  /** performance.now() when it last became suspect: only a probe sent since clears it. */
+  suspectAt = 0;
   /** Answers received, so a late probe answer is not taken for a dead host while calls are being answered. */
   answers = 0;
 
@@ -185,18 +190,25 @@ export class EndpointSet implements CallRouter {
   }
 
   readonly #verdicts: ProbeVerdicts = {
-    up: (target) => {
+    up: (target, sentAt) => {
       const endpoint = target as Endpoint;
       if (!endpoint.suspect) return;
+      // An answer to a probe sent before the trouble, on an old connection: ask again on the new one.
+      if (sentAt < endpoint.suspectAt) return this.#probe?.probeNow(endpoint);
       endpoint.suspect = false;
       this.#events.ready();
     },
     down: (target, why) => {
       const endpoint = target as Endpoint;
-      endpoint.suspect = true;
+      this.#suspect(endpoint);
       endpoint.pool.reset(why);
     },
   };
+
+  #suspect(endpoint: Endpoint): void {
+    endpoint.suspect = true;
+    endpoint.suspectAt = performance.now();
+  }
 
   #add(key: string, info: EndpointInfo): Endpoint {
     const options = { ...this.#options, host: info.host, port: info.port };
@@ -205,7 +217,15 @@ export class EndpointSet implements CallRouter {
     const probe = this.#probe;
     // The pool's events pass through to the client, minus the probe's own calls.
     const pool = new ConnectionPool(options, {
-      ready: () => events.ready(),
+      ready: () => {
+        const e = endpoint as Endpoint;
+        // A suspect endpoint is probed as soon as it has a connection again, not at the next interval.
+        if (e.suspect) probe?.probeNow(e);
+        else events.ready();
+      },
+      gone: () => {
+        if (probe !== null) this.#suspect(endpoint as Endpoint);
+      },
       answered: (call, response, from) => {
         (endpoint as Endpoint).answers++;
         if (call instanceof ProbeCall) probe?.answered(call);

@@ -22,8 +22,8 @@ export interface Probed {
 
 /** What the probe concludes, for the endpoint set to act on. */
 export interface ProbeVerdicts {
-  /** It answered a probe. */
-  up(target: Probed): void;
+  /** It answered a probe sent at `sentAt` (performance.now()). */
+  up(target: Probed, sentAt: number): void;
   /** Nothing came back within the deadline. */
   down(target: Probed, why: string): void;
 }
@@ -37,6 +37,7 @@ export interface ProbeLimits {
 export class ProbeCall extends PendingCall {
   readonly target: Probed;
   readonly answersAtSend: number;
+  readonly sentAt = performance.now();
   deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(target: Probed, timeoutMs: number) {
@@ -78,7 +79,7 @@ export class HealthProbe {
   /** The probe was answered (any answer, even an error: the host is there). */
   answered(call: ProbeCall): void {
     this.#done(call);
-    this.#verdicts.up(call.target);
+    this.#verdicts.up(call.target, call.sentAt);
   }
 
   /** The probe came back unsent or lost with its connection: no verdict, the next tick tries again. */
@@ -86,16 +87,19 @@ export class HealthProbe {
     this.#done(call);
   }
 
+  /** Probes one endpoint now (one that has just reconnected), unless a probe is in flight there. */
+  probeNow(target: Probed): void {
+    if (this.#interval === null || this.#inFlight.has(target) || !target.pool.usable) return;
+    const conn = target.pool.pick(null);
+    if (conn === null) return;
+    const call = new ProbeCall(target, this.#limits.timeoutMs);
+    this.#inFlight.set(target, call);
+    call.deadlineTimer = setTimeout(this.#expire, this.#limits.timeoutMs, call);
+    conn.send(call, performance.now());
+  }
+
   readonly #tick = (): void => {
-    for (const target of this.#targets()) {
-      if (this.#inFlight.has(target) || !target.pool.usable) continue;
-      const conn = target.pool.pick(null);
-      if (conn === null) continue;
-      const call = new ProbeCall(target, this.#limits.timeoutMs);
-      this.#inFlight.set(target, call);
-      call.deadlineTimer = setTimeout(this.#expire, this.#limits.timeoutMs, call);
-      conn.send(call, performance.now());
-    }
+    for (const target of this.#targets()) this.probeNow(target);
   };
 
   readonly #expire = (call: ProbeCall): void => {

@@ -19,6 +19,8 @@ export interface PoolEvents {
   unsent(calls: PendingCall[]): void;
   /** Calls written on a connection that died before answering them: they may have run. */
   lost(calls: PendingCall[], why: string, from: ClientConnection): void;
+  /** A connection stopped taking calls: it got a goaway, or closed (before the calls it held are reported). */
+  gone?(conn: ClientConnection): void;
 }
 
 /** Where the client sends calls: one pool (one server), or a set of them (balanced). */
@@ -185,6 +187,7 @@ export class ConnectionPool implements CallRouter {
     answered: (conn, call, response) => this.#events.answered(call, response, conn),
     goaway: (conn, unsent) => {
       this.#goaways++;
+      this.#events.gone?.(conn);
       const slot = this.#slotOf(conn);
       this.#leaving.add(conn);
       if (slot !== undefined) {
@@ -198,6 +201,7 @@ export class ConnectionPool implements CallRouter {
     },
     closed: (conn, why, unsent, written) => {
       this.#leaving.delete(conn);
+      if (!this.#stopped) this.#events.gone?.(conn);
       const slot = this.#slotOf(conn);
       if (slot !== undefined) {
         this.#setConn(slot, null);
