@@ -13,6 +13,8 @@ export interface ReadyMessage {
   readonly host: string;
   readonly port: number;
   readonly methods: number;
+  /** rpc.health's registry hash: what the service registry advertises. */
+  readonly registryHash: string;
 }
 
 /** The worker could not boot; it exits right after. */

@@ -35,6 +35,8 @@ export interface WorkerRecord {
   recycleAfter: number;
   /** Why we retired or killed it, when we did. */
   endReason: string | undefined;
+  /** The hash of the method table it serves, from its ready message. */
+  registryHash: string | undefined;
   /** Its last uncaught error, as it reported it. */
   lastError: string | undefined;
   /** The watchdog's latest report of a stalled event loop. */
@@ -54,6 +56,7 @@ export function newRecord(generation: number, now: number, maxRequests: number, 
     replaces,
     recycleAfter: 0,
     endReason: undefined,
+    registryHash: undefined,
     lastError: undefined,
     lastStall: undefined,
   };

@@ -12,6 +12,8 @@ export interface ReadyInfo {
   port: number;
   workers: number;
   methods: number;
+  /** The method table's hash (rpc.health's registryHash), for the service registry. */
+  registryHash?: string;
 }
 
 export interface MasterShell {

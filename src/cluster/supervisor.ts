@@ -117,10 +117,11 @@ export class Supervisor {
 
   // ---- events from workers ----------------------------------------------------
 
-  workerReady(r: WorkerRecord, msg: { host: string; port: number; methods: number }): void {
+  workerReady(r: WorkerRecord, msg: { host: string; port: number; methods: number; registryHash?: string }): void {
     if (r.state !== "booting") return;
     const now = this.#clock.now();
     r.readyAt = now;
+    r.registryHash = msg.registryHash;
     r.lastBeatAt = now;
     this.#set(r, "ready");
     if (r.replaces !== undefined) this.retire(r.replaces, "replaced");

@@ -6,7 +6,7 @@
 import type { ServerConfig } from "../config.ts";
 import { BootError, describe } from "../errors.ts";
 import { log } from "../log.ts";
-import { pluginMethodCount } from "../plugins/introspection.ts";
+import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
 import { Activity } from "../server/activity.ts";
 import { startServer, stopServer, type StartedServer } from "../boot/start.ts";
 import { REPORT_FD_ENV, router, toPrimary, type ToWorker } from "./ipc.ts";
@@ -61,7 +61,8 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     return;
   }
   startHeartbeat(config, started, activity, shared);
-  toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods: pluginMethodCount(registry.methods) });
+  const methods = pluginMethodCount(registry.methods);
+  toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods, registryHash: registryHashOf(registry.methods, config.pluginRoot) });
   options.onReady?.(started);
 }
 

@@ -88,6 +88,17 @@ export function introspection(config: ServerConfig, load: WorkerLoad): BuiltIns 
 }
 
 /**
+ * The hash rpc.health reports, from a built registry: its methods in table
+ * order (the plugins' then the built-ins'), the plugins' files. The worker
+ * sends it to the master in its ready message, for the service registry.
+ */
+export function registryHashOf(methods: ReadonlyMap<string, MethodEntry>, root: string): string {
+  const entries = [...methods.values()];
+  const files = entries.filter((e) => e.file !== BUILT_IN).map((e) => e.file);
+  return hashRegistry(entries.map((e) => describeMethod(e.meta)), files, root);
+}
+
+/**
  * Same code in another folder, same hash: plugin files count by their path
  * under the plugin root and their bytes (built-ins by their description
  * alone: they have no file, and a placeholder resolved against the current
