@@ -4,8 +4,10 @@
  * `call` hands them to RpcClient's discovery; `bench` lists the serving
  * instances once and spreads its connections over them.
  */
-import { endpointsOf, instanceOf } from "../client/discovery.ts";
+import { endpointsOf } from "../client/discovery.ts";
 import { EtcdClient } from "../registry/etcd-client.ts";
+import { EtcdDiscovery } from "../registry/etcd-discovery.ts";
+import { NAME, servicePrefix } from "../registry/keys.ts";
 import { UsageError } from "./args.ts";
 import { TOKEN_ENV, type Target } from "./target.ts";
 
@@ -37,7 +39,7 @@ export function etcdTargetFrom(values: Record<string, unknown>): EtcdTarget | nu
   if (values.host !== undefined || values.port !== undefined) throw new UsageError("--etcd finds the servers: give no --host or --port with it");
   for (const url of urls) if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--etcd takes a URL such as http://127.0.0.1:2379 (got "${url}")`);
   const service = (values.service as string | undefined) ?? "default";
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(service)) throw new UsageError(`--service must be 1-128 letters, digits, '.', '_' or '-' (got "${service}")`);
+  if (!NAME.test(service)) throw new UsageError(`--service must be 1-128 letters, digits, '.', '_', ':' or '-' (got "${service}")`);
   const prefix = (values["etcd-prefix"] as string | undefined) ?? "/forkrpc";
   if (!prefix.startsWith("/")) throw new UsageError(`--etcd-prefix must start with "/" (got "${prefix}")`);
   const token = (values.token as string | undefined) ?? process.env[TOKEN_ENV];
@@ -47,10 +49,9 @@ export function etcdTargetFrom(values: Record<string, unknown>): EtcdTarget | nu
 
 /** The serving instances of the service now, as targets; a message saying why when there are none. */
 export async function listServing(target: EtcdTarget): Promise<Target[] | string> {
-  const etcd = new EtcdClient({ endpoints: target.etcd });
-  const dir = `${target.prefix.replace(/\/+$/, "")}/services/${target.service}/`;
-  const { kvs } = await etcd.range(dir, { prefix: true });
-  const all = endpointsOf(kvs.flatMap((kv) => instanceOf(kv.value) ?? []));
+  const discovery = new EtcdDiscovery(new EtcdClient({ endpoints: target.etcd }), { prefix: target.prefix });
+  const dir = servicePrefix(target.prefix, target.service);
+  const all = endpointsOf(await discovery.list(target.service));
   const serving = all.filter((e) => e.serving !== false);
   if (serving.length > 0) return serving.map(({ host, port }) => ({ host, port, ...(target.token === undefined ? {} : { token: target.token }) }));
   const what = all.length === 0 ? "no instance" : `${all.length} instance(s), none serving (draining)`;

@@ -8,9 +8,10 @@ import { RpcError } from "../errors.ts";
 import { errorOf, type ResponseEnvelope } from "../protocol/client-envelope.ts";
 import { PendingCall, type CallHolder, type RpcResponse } from "./call.ts";
 import { checkCallOptions, resolveOptions, type CallOptions, type ClientOptions, type ResolvedOptions } from "./options.ts";
-import { Discovery } from "./discovery.ts";
+import { RegistrySource } from "./discovery.ts";
 import { EndpointSet, type EndpointStats } from "./endpoints.ts";
 import { EtcdClient } from "../registry/etcd-client.ts";
+import { EtcdDiscovery } from "../registry/etcd-discovery.ts";
 import { ConnectionPool, type CallRouter, type PoolEvents } from "./pool.ts";
 import type { AnyMethods, HandlerClass, Methods, ParamsOf, ResultOf, UntypedName } from "./types.ts";
 
@@ -66,7 +67,8 @@ export class RpcClient<M extends Methods = AnyMethods> {
       throw new TypeError(`options.meta: ${(error as Error).message}`);
     }
     const found = this.#options.discovery;
-    const source = found === null ? null : new Discovery(new EtcdClient({ endpoints: found.etcd, timeoutMs: found.timeoutMs }), found.prefix, found.service);
+    const etcd = found === null ? null : new EtcdClient({ endpoints: found.etcd, timeoutMs: found.timeoutMs });
+    const source = found === null ? null : new RegistrySource(new EtcdDiscovery(etcd as EtcdClient, { prefix: found.prefix }), found.service);
     this.#pool =
       this.#options.endpoints === null && source === null
         ? new ConnectionPool(this.#options, this.#poolEvents)

@@ -3,6 +3,7 @@
  * constructor (a wrong option is a programming error: it throws a TypeError).
  */
 import { endpointKey, parseEndpoint } from "./balancer.ts";
+import { NAME } from "../registry/keys.ts";
 
 export interface ClientOptions {
   /** Server host. Default "127.0.0.1". */
@@ -177,8 +178,8 @@ function resolveDiscovery(options: ClientOptions): ResolvedOptions["discovery"] 
   const prefix = etcd.prefix ?? "/forkrpc";
   if (typeof prefix !== "string" || !prefix.startsWith("/")) throw new TypeError('options.etcd.prefix must be a key prefix starting with "/"');
   const service = options.service ?? "default";
-  if (typeof service !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(service)) {
-    throw new TypeError("options.service must be 1-128 letters, digits, '.', '_' or '-'");
+  if (typeof service !== "string" || !NAME.test(service)) {
+    throw new TypeError("options.service must be 1-128 letters, digits, '.', '_', ':' or '-'");
   }
   const timeoutMs = etcd.timeoutMs ?? 2_000;
   integer("etcd.timeoutMs", timeoutMs, 1, MAX_TIMER_MS);

@@ -26,7 +26,7 @@ const servers: Served[] = [];
 
 const key = (s: Served) => `${PREFIX}/services/${SERVICE}/i-${s.pid}`;
 const record = (s: Served, state = "serving") =>
-  JSON.stringify({ host: s.host, port: s.port, pid: s.pid, instance: `i-${s.pid}`, startedAt: Date.now(), registryHash: "h", version: "0.1.0", weight: 1, state });
+  JSON.stringify({ host: s.host, port: s.port, pid: s.pid, instance: `i-${s.pid}`, startedAt: new Date().toISOString(), registryHash: "h", version: "0.1.0", weight: 1, state });
 const register = (s: Served, state = "serving") => store.put(key(s), record(s, state));
 
 function newClient(): RpcClient {
