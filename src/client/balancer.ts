@@ -32,15 +32,6 @@ export function pickOfTwo<T extends Weighed>(candidates: readonly T[], count: nu
   return b.outstanding < a.outstanding ? b : a;
 }
 
-/** "host:port" or "[v6]:port" -> its parts; a TypeError names what is wrong. */
-export function parseEndpoint(text: unknown): { host: string; port: number } {
-  if (typeof text !== "string") throw new TypeError(`an endpoint must be a "host:port" string (got ${typeof text})`);
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port < 1 || port > 65_535) throw new TypeError(`endpoint ${JSON.stringify(text)} is not "host:port" (port 1..65535)`);
-  return { host: (m[1] ?? m[2]) as string, port };
-}
-
 /** The key an endpoint goes by: "host:port", IPv6 hosts in brackets. */
 export function endpointKey(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

@@ -12,6 +12,7 @@ import { RegistrySource } from "./discovery.ts";
 import { EndpointSet, type EndpointStats } from "./endpoints.ts";
 import { EtcdClient } from "../registry/etcd-client.ts";
 import { EtcdDiscovery } from "../registry/etcd-discovery.ts";
+import { StaticDiscovery } from "../registry/static.ts";
 import { ConnectionPool, type CallRouter, type PoolEvents } from "./pool.ts";
 import type { AnyMethods, HandlerClass, Methods, ParamsOf, ResultOf, UntypedName } from "./types.ts";
 
@@ -66,13 +67,8 @@ export class RpcClient<M extends Methods = AnyMethods> {
     } catch (error) {
       throw new TypeError(`options.meta: ${(error as Error).message}`);
     }
-    const found = this.#options.discovery;
-    const etcd = found === null ? null : new EtcdClient({ endpoints: found.etcd, timeoutMs: found.timeoutMs });
-    const source = found === null ? null : new RegistrySource(new EtcdDiscovery(etcd as EtcdClient, { prefix: found.prefix }), found.service);
-    this.#pool =
-      this.#options.endpoints === null && source === null
-        ? new ConnectionPool(this.#options, this.#poolEvents)
-        : new EndpointSet(this.#options, this.#poolEvents, source);
+    const source = sourceOf(this.#options);
+    this.#pool = source === null ? new ConnectionPool(this.#options, this.#poolEvents) : new EndpointSet(this.#options, this.#poolEvents, source);
   }
 
   /** Calls `method` and resolves with its result; rejects with an RpcError (match on `err.code`). */
@@ -243,6 +239,15 @@ export class RpcClient<M extends Methods = AnyMethods> {
       }
     },
   };
+}
+
+/** Where the servers come from: a fixed list or etcd, both behind the registry's Discovery; null for one host and port. */
+function sourceOf(options: ResolvedOptions): RegistrySource | null {
+  if (options.endpoints !== null) return new RegistrySource(new StaticDiscovery(options.endpoints), "default");
+  const found = options.discovery;
+  if (found === null) return null;
+  const etcd = new EtcdClient({ endpoints: found.etcd, timeoutMs: found.timeoutMs });
+  return new RegistrySource(new EtcdDiscovery(etcd, { prefix: found.prefix }), found.service);
 }
 
 /** `{"in":,"params":,"id":,"meta":}` with a long id and timeoutMs. */

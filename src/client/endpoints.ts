@@ -91,7 +91,6 @@ export class EndpointSet implements CallRouter {
     this.#events = events;
     this.#random = random;
     this.#probe = options.health === null ? null : new HealthProbe(options.health, () => this.#list, this.#verdicts);
-    if (options.endpoints !== null) this.update(options.endpoints);
   }
 
   /** Replaces the list: endpoints not in it finish what they have and close; new ones open (once started). */

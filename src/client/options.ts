@@ -2,8 +2,9 @@
  * RpcClient's options, their defaults, and the check that runs once in the
  * constructor (a wrong option is a programming error: it throws a TypeError).
  */
-import { endpointKey, parseEndpoint } from "./balancer.ts";
+import { endpointKey } from "./balancer.ts";
 import { NAME } from "../registry/keys.ts";
+import { parseHostPort } from "../registry/static.ts";
 
 export interface ClientOptions {
   /** Server host. Default "127.0.0.1". */
@@ -102,8 +103,8 @@ export interface ResolvedOptions {
   readonly readTimeoutMs: number;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
-  /** The servers to balance over; null: the one at host and port. */
-  readonly endpoints: readonly { readonly host: string; readonly port: number }[] | null;
+  /** The servers to balance over, "host:port" each (checked); null: the one at host and port. */
+  readonly endpoints: readonly string[] | null;
   /** Where to find the servers in etcd; null: `endpoints` or host and port say. */
   readonly discovery: { readonly etcd: readonly string[]; readonly prefix: string; readonly service: string; readonly timeoutMs: number } | null;
   /** null: no health probe. */
@@ -155,10 +156,14 @@ function resolveEndpoints(options: ClientOptions): ResolvedOptions["endpoints"] 
     throw new TypeError("options.endpoints replaces host and port (and etcd): give one or the other");
   }
   if (!Array.isArray(list) || list.length === 0) throw new TypeError('options.endpoints must be a non-empty array of "host:port" strings');
-  const parsed = list.map((text: unknown) => parseEndpoint(text));
-  const keys = new Set(parsed.map((e) => endpointKey(e.host, e.port)));
-  if (keys.size !== parsed.length) throw new TypeError("options.endpoints lists a server twice");
-  return parsed;
+  const keys = new Set<string>();
+  for (const text of list as unknown[]) {
+    const parsed = typeof text === "string" ? parseHostPort(text) : `${typeof text} is not a "host:port" string`;
+    if (typeof parsed === "string") throw new TypeError(`options.endpoints: ${parsed}`);
+    keys.add(endpointKey(parsed.host, parsed.port));
+  }
+  if (keys.size !== list.length) throw new TypeError("options.endpoints lists a server twice");
+  return list;
 }
 
 function resolveDiscovery(options: ClientOptions): ResolvedOptions["discovery"] {

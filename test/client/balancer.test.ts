@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { endpointKey, parseEndpoint, pickOfTwo } from "../../src/client/balancer.ts";
+import { endpointKey, pickOfTwo } from "../../src/client/balancer.ts";
 import { resolveOptions } from "../../src/client/options.ts";
 
 /** mulberry32: a seeded random, so a run can be repeated exactly. */
@@ -70,23 +70,14 @@ test("pickOfTwo with a seeded random: loads track a simulated cluster, each endp
   assert.equal(slow.sent, 0, "the loaded endpoint loses every comparison");
 });
 
-test("parseEndpoint and endpointKey: host:port and [v6]:port, clear errors otherwise", () => {
-  assert.deepEqual(parseEndpoint("127.0.0.2:8080"), { host: "127.0.0.2", port: 8080 });
-  assert.deepEqual(parseEndpoint("h1.example:1"), { host: "h1.example", port: 1 });
-  assert.deepEqual(parseEndpoint("[::1]:65535"), { host: "::1", port: 65535 });
+test("endpointKey: host:port, IPv6 hosts in brackets", () => {
   assert.equal(endpointKey("::1", 80), "[::1]:80");
   assert.equal(endpointKey("10.0.0.5", 80), "10.0.0.5:80");
-  for (const bad of ["h1", "h1:0", "h1:65536", ":80", "::1:80", "h1:8o", 8080, null]) {
-    assert.throws(() => parseEndpoint(bad), TypeError, String(bad));
-  }
 });
 
 test("resolveOptions: endpoints replace host and port; health defaults and limits", () => {
   const r = resolveOptions({ endpoints: ["127.0.0.1:1", "[::1]:2"] });
-  assert.deepEqual(r.endpoints, [
-    { host: "127.0.0.1", port: 1 },
-    { host: "::1", port: 2 },
-  ]);
+  assert.deepEqual(r.endpoints, ["127.0.0.1:1", "[::1]:2"]);
   assert.deepEqual(r.health, { intervalMs: 1_000, timeoutMs: 1_000 });
   assert.equal(resolveOptions({ port: 1 }).endpoints, null);
   assert.equal(resolveOptions({ endpoints: ["a:1"], health: false }).health, null);
@@ -94,7 +85,19 @@ test("resolveOptions: endpoints replace host and port; health defaults and limit
   assert.throws(() => resolveOptions({ endpoints: ["a:1"], port: 1 }), /replaces host and port/);
   assert.throws(() => resolveOptions({ endpoints: [] }), /non-empty array/);
   assert.throws(() => resolveOptions({ endpoints: ["a:1", "a:1"] }), /twice/);
-  assert.throws(() => resolveOptions({ endpoints: ["a"] }), /is not "host:port"/);
+  assert.throws(() => resolveOptions({ endpoints: ["a"] }), /options.endpoints: "a" is not HOST:PORT/);
+  assert.throws(() => resolveOptions({ endpoints: ["a:0"] }), /is not HOST:PORT/);
+  assert.throws(() => resolveOptions({ endpoints: [8080 as unknown as string] }), /number is not a "host:port" string/);
+  assert.throws(() => resolveOptions({ endpoints: ["a:1", "[::1]:1"], service: "x" }), /options.service needs options.etcd/);
+  assert.throws(() => resolveOptions({ etcd: { endpoints: ["localhost:2379"] } }), /options.etcd.endpoints must be/);
+  assert.throws(() => resolveOptions({ etcd: { endpoints: ["http://e:2379"] }, service: "a/b" }), /options.service must be/);
+  assert.throws(() => resolveOptions({ etcd: { endpoints: ["http://e:2379"] }, port: 1 }), /give no endpoints, host or port/);
+  assert.deepEqual(resolveOptions({ etcd: { endpoints: ["http://e:2379"] } }).discovery, {
+    etcd: ["http://e:2379"],
+    prefix: "/forkrpc",
+    service: "default",
+    timeoutMs: 2_000,
+  });
   assert.throws(() => resolveOptions({ endpoints: ["a:1"], health: { timeoutMs: 0 } }), /health.timeoutMs/);
   assert.throws(() => resolveOptions({}), /options.port/);
 });
