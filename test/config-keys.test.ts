@@ -84,8 +84,7 @@ test("docs/config.md's flag column names each key's flag, or none", () => {
 test("an empty config resolves every key of the table to its default", () => {
   const config = resolveConfig(validateConfig({}, "test"), {}, undefined, "/cwd") as unknown as Record<string, Record<string, unknown>>;
   for (const [path, key] of KEY_PATHS) {
-    const [group, name] = path.includes(".") ? path.split(".") : [undefined, path];
-    const value = group === undefined ? config[name as string] : config[group]?.[name as string];
+    const value = path.split(".").reduce<unknown>((v, part) => (v as Record<string, unknown> | undefined)?.[part], config);
     assert.deepEqual(value, key.fallback(), path);
   }
 });
@@ -106,15 +105,30 @@ test("serve flags: one per key with a flag, parsed against the range the file is
   assert.deepEqual(Object.keys(configFlagOptions()).sort(), flagged.map(([, key]) => key.flag?.name).sort());
   for (const [path, key] of flagged) {
     const flag = key.flag as NonNullable<AnyKey["flag"]>;
-    assert.ok(!path.includes("."), `${path}: only top-level keys have flags (overrides are top-level)`);
     assert.ok(SERVE_USAGE.includes(`--${flag.name}`), `usage names --${flag.name}`);
     if (!isIntCheck(key.check)) continue;
     const { min, max } = key.check;
+    assert.ok(!path.includes("."), `${path}: the checks below assume an integer flag sets a top-level key`);
     assert.deepEqual(overridesFrom({ [flag.name]: String(max) }), { [path]: max });
     assert.deepEqual(overridesFrom({ [flag.name]: String(min) }), { [path]: min });
     assert.throws(() => overridesFrom({ [flag.name]: String(max + 1) }), { name: "UsageError", message: `--${flag.name} must be an integer from ${min} to ${max}, got "${max + 1}"` });
   }
   assert.deepEqual(overridesFrom({ plugins: ["a/*.ts", "b/*.ts"], "pid-file": "x.pid", host: "::1" }), { plugins: ["a/*.ts", "b/*.ts"], pidFile: "x.pid", host: "::1" });
+});
+
+test("flags of nested keys: --etcd, --service and --advertise set registry.*, and win over the file key by key", () => {
+  const overrides = overridesFrom({ etcd: ["http://a:2379", "http://b:2379"], service: "orders", advertise: "[::1]:9000" });
+  assert.deepEqual(overrides, { registry: { etcd: { endpoints: ["http://a:2379", "http://b:2379"] }, service: "orders", advertise: { host: "::1", port: 9000 } } });
+  assert.throws(() => overridesFrom({ advertise: "nohost" }), { name: "UsageError", message: '--advertise must be HOST:PORT, got "nohost"' });
+  const config = resolveConfig({ registry: { etcd: { prefix: "/x", endpoints: ["http://file:2379"] }, weight: 3 } }, overrides, undefined, "/");
+  assert.deepEqual(config.registry, {
+    etcd: { endpoints: ["http://a:2379", "http://b:2379"], prefix: "/x", leaseTtlS: 10 },
+    service: "orders",
+    advertise: { host: "::1", port: 9000 },
+    weight: 3,
+  });
+  assert.throws(() => resolveConfig({}, overridesFrom({ etcd: ["ftp://a"] }), undefined, "/"), /"registry\.etcd\.endpoints" must be a non-empty array of etcd client URLs/);
+  assert.throws(() => resolveConfig({}, overridesFrom({ service: "a/b" }), undefined, "/"), /"registry\.service" must be a name/);
 });
 
 test("a flag's help names its key's default where that is one fixed word", () => {
@@ -140,7 +154,9 @@ const shapes: Array<true> = [
   true satisfies Equal<ServerConfig["accessLog"], boolean | AccessLogOptions>,
   true satisfies Equal<ServerConfig["supervision"], Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>>,
   true satisfies Equal<ServerConfig["configFile"], string | undefined>,
-  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept">,
+  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "registry">,
+  true satisfies Equal<keyof NonNullable<ConfigOverrides["registry"]>, "etcd" | "service" | "advertise">,
+  true satisfies Equal<NonNullable<ConfigOverrides["registry"]>["etcd"], { endpoints?: string[] } | undefined>,
   true satisfies Equal<ConfigOverrides["port"], number | undefined>,
 ];
 void shapes;

@@ -15,8 +15,9 @@
  * This file is the wiring: the decisions are the supervisor's
  * (supervisor.ts, a state machine over pure policies), the processes are
  * processes.ts's. Here: the signal handlers, the hang-check timer, the file
- * watcher of --watch, the pid file, and systemd's notifications (an
- * observer of the supervisor, notify.ts).
+ * watcher of --watch, the pid file, systemd's notifications (an observer
+ * of the supervisor, notify.ts), and the registration in etcd
+ * (registration.ts: withdrawn on SIGTERM before the workers drain).
  */
 import cluster from "node:cluster";
 import { loadConfig, type ConfigOverrides, type ServerConfig } from "../config.ts";
@@ -24,6 +25,7 @@ import { watchFiles } from "./file-watch.ts";
 import type { PidFile } from "./pid-file.ts";
 import { serviceManager, serviceManagerObserver } from "./notify.ts";
 import { WorkerProcesses } from "./processes.ts";
+import { masterRegistration } from "./registration.ts";
 import type { MasterObserver } from "./observers.ts";
 import type { ReadyInfo } from "./shell.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -58,11 +60,15 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
     const handlers: Array<[NodeJS.Signals, () => void]> = [];
     let hangCheckTimer: NodeJS.Timeout | null = null;
     let stopWatchingFiles: (() => void) | null = null;
+    const registration = masterRegistration(config);
     const supervisor = new Supervisor(config, {
       fork: (r) => processes.fork(r),
       drain: (r, reason, booting) => processes.drain(r, reason, booting),
       kill: (r) => processes.kill(r),
-      announce: (info) => options.onReady(info),
+      announce: (info) => {
+        options.onReady(info);
+        registration?.ready(info);
+      },
       loadConfig: () => options.reloadConfig(),
       hint: (code, message) => options.hint?.(code, message),
       finished: (exitCode) => {
@@ -76,8 +82,12 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
     processes.supervisor = supervisor;
     supervisor.observe(serviceManagerObserver(serviceManager));
     for (const o of options.observers ?? []) supervisor.observe(o);
+    if (registration !== null) supervisor.observe(registration.observer);
     for (const signal of SIGNALS) {
-      const fn = () => supervisor.signal(signal);
+      const stop = () => supervisor.signal(signal);
+      // A planned stop leaves the registry first, so clients stop sending before any goaway.
+      const leaving = registration !== null && (signal === "SIGTERM" || signal === "SIGINT");
+      const fn = leaving ? () => registration.leaveThen(stop, () => supervisor.stopping) : stop;
       process.on(signal, fn);
       handlers.push([signal, fn]);
     }

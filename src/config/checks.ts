@@ -35,6 +35,28 @@ export function oneOf<const V extends string>(...values: V[]): Check<V> {
   return check<V>((v) => (typeof v === "string" && (values as string[]).includes(v) ? null : `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`));
 }
 
+/** Client URLs of etcd members: http:// or https://, at least one. */
+export const urls = check<string[]>((v) =>
+  Array.isArray(v) && v.length > 0 && v.every((u) => typeof u === "string" && /^https?:\/\/[^/\s]+\/?$/.test(u))
+    ? null
+    : 'a non-empty array of etcd client URLs ("http://HOST:PORT")',
+);
+
+/** A key prefix in etcd: starts with "/", no trailing "/". */
+export const keyPrefix = check<string>((v) => (typeof v === "string" && /^\/[^\s]*[^/\s]$/.test(v) ? null : 'a key prefix such as "/forkrpc" (a leading "/", none at the end)'));
+
+/** A service name: one segment of a registry key. */
+export const serviceName = check<string>((v) => (typeof v === "string" && /^[A-Za-z0-9._:-]{1,128}$/.test(v) ? null : "a name of 1 to 128 letters, digits, '.', '_', ':' or '-'"));
+
+/** Where clients should connect: { host, port }. */
+export const hostPort = check<{ host: string; port: number }>((v) => {
+  const want = "{ host: string, port: 1..65535 }";
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
+  const { host, port, ...rest } = v as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return `${want} (unknown key "${Object.keys(rest)[0]}")`;
+  return typeof host === "string" && host !== "" && Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536 ? null : want;
+});
+
 export const bool = check<boolean>((v) => (typeof v === "boolean" ? null : "true or false"));
 
 export const patterns = check<string[]>((v) =>

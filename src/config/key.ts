@@ -6,7 +6,7 @@
  */
 import type { Check } from "./checks.ts";
 
-/** A command-line flag that sets a top-level key (forkrpc serve and dev). */
+/** A command-line flag that sets a key (forkrpc serve and dev); nested keys too (--etcd sets registry.etcd.endpoints). */
 export interface Flag {
   /** Long name, without "--". */
   readonly name: string;
@@ -17,6 +17,8 @@ export interface Flag {
   readonly help: string;
   /** May be given more than once, each adding one element. */
   readonly multiple?: true;
+  /** Turns the flag's text into the key's value ("HOST:PORT" -> { host, port }); undefined: not a valid one. */
+  readonly parse?: (text: string) => unknown;
 }
 
 /**
@@ -83,7 +85,10 @@ export type FileOf<S> = { -readonly [K in keyof S]?: S[K] extends ConfigKey<infe
 /** The resolved config: every key present, with its default filled in. */
 export type ResolvedOf<S> = { readonly [K in keyof S]: S[K] extends ConfigKey<any, infer R, any> ? R : ResolvedOf<S[K]> };
 
-/** The keys the command line may set, with their types. */
+/** Whether a key, or some key of a group, has a flag. */
+type HasFlag<E> = E extends ConfigKey<any, any, infer F> ? (F extends Flag ? true : false) : true extends { [K in keyof E]: HasFlag<E[K]> }[keyof E] ? true : false;
+
+/** The keys the command line may set, with their types, nested as in the table. */
 export type FlagsOf<S> = {
-  -readonly [K in keyof S as S[K] extends ConfigKey<unknown, unknown, Flag> ? K : never]?: S[K] extends ConfigKey<infer T, unknown, Flag> ? T : never;
+  -readonly [K in keyof S as HasFlag<S[K]> extends true ? K : never]?: S[K] extends ConfigKey<infer T, unknown, Flag> ? T : FlagsOf<S[K]>;
 };

@@ -8,7 +8,8 @@
 import { availableParallelism } from "node:os";
 import { connectionsFor, descriptorLimit } from "../descriptor-limit.ts";
 import { DEFAULT_MAX_DEPTH } from "../protocol/envelope.ts";
-import { accessLog, auth, bool, builtIns, functions, int, nonEmptyString, oneOf, patterns } from "./checks.ts";
+import { parseHostPort } from "../registry/static.ts";
+import { accessLog, auth, bool, builtIns, functions, hostPort, int, keyPrefix, nonEmptyString, oneOf, patterns, serviceName, urls } from "./checks.ts";
 import { key, optionalKey, type FileOf, type FlagsOf, type ResolvedOf } from "./key.ts";
 
 /** Longest timer Node honours (a larger one fires at once). */
@@ -121,6 +122,41 @@ export const KEYS = {
      * Default ["rpc.health"]: probes need no token, rpc.discover does when auth is on.
      */
     public: key({ check: builtIns, default: ["rpc.health"] }),
+  },
+  /** Registration in a service registry (docs/scale-out.md); without registry.etcd.endpoints, none. */
+  registry: {
+    etcd: {
+      /** Client URLs of the etcd cluster to register in; absent: no registration. */
+      endpoints: optionalKey({
+        check: urls,
+        flag: { name: "etcd", arg: "URL", multiple: true, help: "register in this etcd (a client URL); repeat for more members" },
+      }),
+      /** Root of forkrpc's keys in etcd. Default "/forkrpc". */
+      prefix: key({ check: keyPrefix, default: "/forkrpc" }),
+      /** Seconds an instance stays registered after its master stops keeping its lease alive. Default 10. */
+      leaseTtlS: key({ check: int(2, 3600), default: 10 }),
+    },
+    /** The service this server registers as: clients discover by it. Default "default". */
+    service: key({
+      check: serviceName,
+      default: "default",
+      flag: { name: "service", arg: "NAME", help: "service name to register under (default default)" },
+    }),
+    /** The address clients should use; default: host and port (required when host is 0.0.0.0 or ::). */
+    advertise: optionalKey({
+      check: hostPort,
+      flag: {
+        name: "advertise",
+        arg: "HOST:PORT",
+        help: "address to register for clients (default: --host and the port,\nunless the host is 0.0.0.0 or ::)",
+        parse: (text: string) => {
+          const parsed = parseHostPort(text);
+          return typeof parsed === "string" ? undefined : parsed;
+        },
+      },
+    }),
+    /** Relative share of calls clients send this instance (0: none). Default 1. */
+    weight: key({ check: int(0, 1000), default: 1 }),
   },
   supervision: {
     /** A worker whose event loop is blocked this long is killed and replaced. Default 30 s. */

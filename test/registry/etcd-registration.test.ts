@@ -85,9 +85,9 @@ test("registration and discovery through etcd restarts", { skip }, async (t) => 
   const deregMs = Date.now() - deregStarted;
   assert.equal(await stored(), undefined);
   await until("discovery sees it leave", () => seen.length === 0, 2_000);
-  process.stdout.write(
+  t.diagnostic(
     `registration times: registered in ${registeredMs} ms; again after a wiped etcd in ${reregisteredMs} ms; ` +
-      `after ${TTL + 0.5} s down in ${backMs} ms (${Date.now() - restartedAt} ms incl. etcd start); deregistered in ${deregMs} ms\n`,
+      `after ${TTL + 0.5} s down in ${backMs} ms (${Date.now() - restartedAt} ms incl. etcd start); deregistered in ${deregMs} ms`,
   );
 });
 
