@@ -13,12 +13,13 @@ import type { EndpointInfo, EndpointSource } from "./endpoints.ts";
  * may be listed twice until its old lease expires), serving if any of its
  * instances says so; sorted, so that equal sets give equal lists.
  */
-export function endpointsOf(instances: Iterable<Pick<Instance, "host" | "port" | "state">>): EndpointInfo[] {
+export function endpointsOf(instances: Iterable<Pick<Instance, "host" | "port" | "state" | "instance">>): EndpointInfo[] {
   const byKey = new Map<string, EndpointInfo>();
-  for (const { host, port, state } of instances) {
+  for (const { host, port, state, instance } of instances) {
     const key = endpointKey(host, port);
     const seen = byKey.get(key);
-    byKey.set(key, { host, port, serving: state === "serving" || (seen !== undefined && seen.serving !== false) });
+    const ids = seen?.instances === undefined ? instance : [...seen.instances.split(" "), instance].sort().join(" ");
+    byKey.set(key, { host, port, serving: state === "serving" || (seen !== undefined && seen.serving !== false), instances: ids });
   }
   return [...byKey.keys()].sort().map((key) => byKey.get(key) as EndpointInfo);
 }

@@ -20,6 +20,8 @@ export interface EndpointInfo {
   readonly port: number;
   /** false: draining, it gets no new calls (those it has are answered). Default true. */
   readonly serving?: boolean;
+  /** Which registered instances are at this address; a change means a server (re)started there. */
+  readonly instances?: string;
 }
 
 /** Where the list comes from when it changes over time (discovery): started with the set, stopped with it. */
@@ -45,6 +47,7 @@ export class Endpoint {
   readonly key: string;
   readonly pool: ConnectionPool;
   serving = true;
+  instances: string | undefined = undefined;
   sent = 0;
   /**
    * A connection of it got a goaway or closed, or the probe found it silent:
@@ -106,6 +109,11 @@ export class EndpointSet implements CallRouter {
         if (this.#started) endpoint.pool.start();
       }
       endpoint.serving = info.serving !== false;
+      // A new instance at a known address: a server started there, so waiting out a backoff from its predecessor is pointless.
+      if (info.instances !== endpoint.instances) {
+        if (endpoint.instances !== undefined && !endpoint.pool.usable) endpoint.pool.reconnectNow();
+        endpoint.instances = info.instances;
+      }
     }
     for (const [key, endpoint] of this.#byKey) {
       if (keep.has(key)) continue;

@@ -118,6 +118,17 @@ export class ConnectionPool implements CallRouter {
     for (const conn of this.#connections()) conn.destroy(why);
   }
 
+  /** Slots waiting out a reconnect backoff try now (the registry says a new server is at this address). */
+  reconnectNow(): void {
+    if (!this.#started || this.#stopped) return;
+    for (const slot of this.#slots) {
+      if (slot.timer === null) continue;
+      clearTimeout(slot.timer);
+      slot.failures = 0;
+      this.#open(slot);
+    }
+  }
+
   /** Why the last connection closed or failed to open (for error messages). */
   get lastError(): string {
     return this.#lastError;

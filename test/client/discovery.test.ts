@@ -5,17 +5,18 @@ import { endpointsOf, replaces } from "../../src/client/discovery.ts";
 
 test("endpointsOf: one endpoint per address, serving if any instance there is, sorted", () => {
   const list = endpointsOf([
-    { host: "10.0.0.6", port: 80, state: "serving" },
-    { host: "10.0.0.5", port: 80, state: "draining" },
-    { host: "10.0.0.5", port: 80, state: "serving" },
-    { host: "10.0.0.7", port: 80, state: "draining" },
-    { host: "::1", port: 80, state: "serving" },
+    { host: "10.0.0.6", port: 80, state: "serving", instance: "f" },
+    { host: "10.0.0.5", port: 80, state: "draining", instance: "old" },
+    { host: "10.0.0.5", port: 80, state: "serving", instance: "new" },
+    { host: "10.0.0.7", port: 80, state: "draining", instance: "g" },
+    { host: "::1", port: 80, state: "serving", instance: "h" },
+    { host: "10.0.0.5", port: 80, state: "draining", instance: "a" },
   ]);
   assert.deepEqual(list, [
-    { host: "10.0.0.5", port: 80, serving: true },
-    { host: "10.0.0.6", port: 80, serving: true },
-    { host: "10.0.0.7", port: 80, serving: false },
-    { host: "::1", port: 80, serving: true },
+    { host: "10.0.0.5", port: 80, serving: true, instances: "a new old" },
+    { host: "10.0.0.6", port: 80, serving: true, instances: "f" },
+    { host: "10.0.0.7", port: 80, serving: false, instances: "g" },
+    { host: "::1", port: 80, serving: true, instances: "h" },
   ]);
   assert.deepEqual(endpointsOf([]), []);
 });

@@ -26,6 +26,8 @@ export interface Lab {
   /** Sets the bridge side of a host's veth down: its packets are dropped silently, both ways. */
   cut(host: string): void;
   heal(host: string): void;
+  /** Runs `fn` in close(), after the processes are gone (temp dirs, say). */
+  onClose(fn: () => void): void;
   /** Kills every process group spawned and deletes every namespace (also after a failure). */
   close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function createLab(): Lab {
   const bridge = `${tag}-br`;
   const namespaces: string[] = [];
   const procs = new Set<ChildProcess>();
+  const cleanups: (() => void)[] = [];
   let bridged = false;
   const ns = (host: string) => `${tag}-${host}`;
   const veth = (host: string) => `v${host}`.slice(0, 15);
@@ -87,6 +90,9 @@ export function createLab(): Lab {
     heal(host) {
       ip("-n", bridge, "link", "set", veth(host), "up");
     },
+    onClose(fn) {
+      cleanups.push(fn);
+    },
     async close() {
       const exits = [...procs].map((p) => new Promise((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(null) : p.once("exit", resolve))));
       for (const p of procs) {
@@ -96,6 +102,7 @@ export function createLab(): Lab {
       await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5_000))]);
       for (const name of namespaces.reverse()) spawnSync("ip", ["netns", "del", name], { timeout: 10_000 });
       namespaces.length = 0;
+      for (const fn of cleanups.splice(0)) fn();
     },
   };
   return lab;

@@ -3,7 +3,10 @@
  * in its own network namespace of a Lab (test/helpers/netns.ts), and
  * reading the load's samples for detection times.
  */
-import type { ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClientOptions } from "forkrpc/client";
 import type { Lab } from "../helpers/netns.ts";
@@ -123,4 +126,46 @@ export function lastSentAt(samples: readonly Sample[], address: string): number 
   const final = sentTo(samples.at(-1) as Sample, address);
   const first = samples.find((s) => sentTo(s, address) === final);
   return first?.at ?? 0;
+}
+
+export interface NsEtcd {
+  readonly url: string;
+  stop(): Promise<void>;
+  /** Starts it again (same data dir, or `wipe`: an empty one) and waits until it serves. */
+  start(options?: { wipe?: boolean }): Promise<void>;
+}
+
+/** A real etcd in a host's namespace, its data in a temp dir; stopped with the lab (and by stop()). */
+export async function startEtcdIn(lab: Lab, host: string, ip: string): Promise<NsEtcd> {
+  const dataDir = mkdtempSync(join(tmpdir(), "forkrpc-netns-etcd-"));
+  const url = `http://${ip}:2379`;
+  const peer = `http://${ip}:2380`;
+  let proc: ChildProcess | null = null;
+  const start = async ({ wipe = false } = {}) => {
+    if (wipe) {
+      rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir);
+    }
+    const args = ["--name", "e", "--data-dir", dataDir, "--listen-client-urls", url, "--advertise-client-urls", url, "--listen-peer-urls", peer];
+    args.push("--initial-advertise-peer-urls", peer, "--initial-cluster", `e=${peer}`, "--heartbeat-interval", "10", "--election-timeout", "50", "--log-level", "warn", "--logger", "zap");
+    proc = lab.spawn(host, "etcd", args);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const r = spawnSync("ip", ["netns", "exec", lab.ns(host), "etcdctl", "--endpoints", url, "--command-timeout", "1s", "endpoint", "health"], { timeout: 5_000 });
+      if (r.status === 0) return;
+      if (Date.now() > deadline) throw new Error(`etcd in ${host} not healthy: ${String(r.stderr)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const stop = async () => {
+    const p = proc;
+    if (p === null || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((resolve) => p.once("exit", resolve));
+    lab.killGroup(p, "SIGKILL");
+    await exited;
+    proc = null;
+  };
+  await start();
+  lab.onClose(() => rmSync(dataDir, { recursive: true, force: true }));
+  return { url, stop, start };
 }
