@@ -3,13 +3,15 @@
  * each running `forkrpc serve --workers 2 --etcd URL --service orders`, etcd
  * in a fourth, a client that discovers them in a fifth, joined by a bridge in
  * a sixth; every address exists only inside them. Under a
- * bounded load of calls throughout: a rolling reload of each host, SIGKILL
+ * bounded load of calls throughout: a rolling reload of each host, etcd
+ * stopped and started again (same data, then wiped), SIGKILL
  * of a host's processes, a host starting, a host cut off silently (its veth
  * down), and SIGTERM of a host.
  * Failed-call counts and detection times are printed.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ClientOptions } from "forkrpc/client";
 import { createLab, type Lab } from "../helpers/netns.ts";
@@ -61,6 +63,42 @@ test("a rolling reload on every host in turn: no call fails, idempotent or not",
     const end = await load.stop();
     t.diagnostic(`rolling reloads of 3 hosts in turn (${took.join(", ")} ms each): ${end.calls} calls (half not idempotent), ${end.failed} failed`);
     assert.deepEqual(end.failures, []);
+  } finally {
+    await load.stop().catch(() => {});
+  }
+});
+
+/** Serving instances of the service in etcd now, read with etcdctl inside etcd's namespace. */
+function registered(): number {
+  const r = spawnSync("ip", ["netns", "exec", lab.ns("e1"), "etcdctl", "--endpoints", etcd.url, "get", "--prefix", "--print-value-only", `/forkrpc/services/${SERVICE}/`], { encoding: "utf8", timeout: 5_000 });
+  return r.stdout.split("\n").filter((line) => line.includes('"state":"serving"')).length;
+}
+
+async function reRegistered(back: number, within: number): Promise<number> {
+  await waitFor("every host registered again", () => registered() === 3, within);
+  return Date.now() - back;
+}
+
+test("etcd stopped 10 s, back with its data, then back wiped: no call fails, every host registers again within leaseTtlS", { skip }, async (t) => {
+  const load = startLoad(lab, "cl", clientOptions(), 12, "half");
+  try {
+    await load.until("calls on every host", (s) => s.endpoints.filter((e) => e.sent > 50).length === 3, 15_000);
+    assert.equal(registered(), 3);
+    await etcd.stop();
+    await delay(10_000);
+    await etcd.start();
+    const again = await reRegistered(Date.now(), 12_000);
+    await etcd.stop();
+    await delay(2_000);
+    await etcd.start({ wipe: true });
+    const wiped = await reRegistered(Date.now(), 12_000);
+    const end = await load.stop();
+    t.diagnostic(
+      `etcd down 10 s: all 3 hosts registered again ${again} ms after it came back; down 2 s and wiped: ${wiped} ms (leaseTtlS 10); ` +
+        `${end.calls} calls (half not idempotent), ${end.failed} failed`,
+    );
+    assert.deepEqual(end.failures, []);
+    assert.ok(again <= 10_000 && wiped <= 10_000, "within leaseTtlS");
   } finally {
     await load.stop().catch(() => {});
   }
