@@ -3,7 +3,7 @@
  * only routes and turns errors into exit codes.
  */
 import "reflect-metadata";
-import { BootError, CliError, describe } from "../errors.ts";
+import { BootError, CliError, describe, RegistryError } from "../errors.ts";
 import cluster from "node:cluster";
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import { UsageError } from "./args.ts";
 import { bootHint } from "./hints.ts";
 import { bench, BENCH_USAGE } from "./bench.ts";
 import { call, CALL_USAGE } from "./call.ts";
+import { instances, INSTANCES_USAGE } from "./instances.ts";
 import { list, LIST_USAGE } from "./list.ts";
 import { newCommand, NEW_USAGE } from "./new.ts";
 import { dev, serve, SERVE_USAGE } from "./serve.ts";
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   call: { run: call, summary: "call one method and print its result", usage: CALL_USAGE },
   list: { run: list, summary: "list the methods a server offers (or, with --local, this folder's plugins)", usage: LIST_USAGE },
   bench: { run: bench, summary: "load-test a server", usage: BENCH_USAGE },
+  instances: { run: (argv) => instances(argv), summary: "list the servers registered in etcd", usage: INSTANCES_USAGE },
   new: { run: newCommand, summary: "write a new plugin and its test from a template", usage: NEW_USAGE },
   help: {
     run: async () => {
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     }
     // In a worker the master reports the failure; say it once.
     if (!cluster.isWorker) {
-      const text = error instanceof BootError || error instanceof CliError ? `${error.code}: ${error.message}` : describe(error);
+      const text = error instanceof BootError || error instanceof CliError || error instanceof RegistryError ? `${error.code}: ${error.message}` : describe(error);
       const hint = error instanceof BootError ? bootHint(error.code, error.message) : undefined;
       process.stderr.write(`forkrpc: ${text}\n${hint === undefined ? "" : `  hint: ${hint}\n`}`);
     }
