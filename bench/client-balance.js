@@ -7,9 +7,12 @@
 // sensitive than calls/s to a shared machine's other loads). Only medians
 // and their ratios travel.
 //
-//   node --import ./loader/register.js --conditions=forkrpc-source bench/client-balance.js [--rounds 4] [--seconds 1] [--concurrency 64] [--workers 1]
+//   node --import ./loader/register.js --conditions=forkrpc-source bench/client-balance.js [--rounds 4] [--seconds 1] [--concurrency 64] [--workers 1] [--netns]
 //
-// Loopback only; the server is stopped by its pid.
+// Loopback only; the server is stopped by its pid. --netns (root, iproute2):
+// three servers, each in a network namespace of its own, and the client in a
+// fourth (test/helpers/netns.ts); the turns are then direct to one, endpoints
+// [that one], and endpoints [all three]. Everything is torn down at the end.
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -22,6 +25,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "1" },
     concurrency: { type: "string", default: "64" },
     workers: { type: "string", default: "1" },
+    netns: { type: "boolean", default: false },
+    inside: { type: "string" },
   },
 });
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -63,16 +68,19 @@ async function load(client) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const server = await startServer();
-try {
+/** Runs the turns against `servers` ("host:port"): direct to the first, endpoints [first], endpoints [all] when several. */
+async function turns(servers) {
+  const [host, port] = servers[0].split(":");
   const kinds = {
-    direct: () => new RpcClient({ port: server.port }),
-    balanced: () => new RpcClient({ endpoints: [`127.0.0.1:${server.port}`] }),
+    direct: () => new RpcClient({ host, port: Number(port) }),
+    balanced: () => new RpcClient({ endpoints: [servers[0]] }),
   };
-  const rates = { direct: [], balanced: [] };
-  const cpus = { direct: [], balanced: [] };
+  if (servers.length > 1) kinds[`balanced x${servers.length}`] = () => new RpcClient({ endpoints: servers });
+  const names = Object.keys(kinds);
+  const rates = Object.fromEntries(names.map((n) => [n, []]));
+  const cpus = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? ["direct", "balanced"] : ["balanced", "direct"];
+    const order = round % 2 === 0 ? names : [...names].reverse();
     for (const kind of order) {
       const client = kinds[kind]();
       const { rate, cpuUs } = await load(client);
@@ -82,14 +90,57 @@ try {
     }
   }
   const d = median(rates.direct);
-  const b = median(rates.balanced);
-  console.log(`direct   { port }:        median ${Math.round(d)} calls/s (${rates.direct.map(Math.round).join(", ")})`);
-  console.log(`balanced { endpoints }:   median ${Math.round(b)} calls/s (${rates.balanced.map(Math.round).join(", ")})`);
   const cd = median(cpus.direct);
-  const cb = median(cpus.balanced);
-  const us = (xs) => xs.map((x) => x.toFixed(2)).join(", ");
-  console.log(`client CPU per call: direct ${cd.toFixed(2)} µs (${us(cpus.direct)}), balanced ${cb.toFixed(2)} µs (${us(cpus.balanced)})`);
-  console.log(`balanced / direct: calls/s ${(b / d).toFixed(3)}, client CPU per call ${(cb / cd).toFixed(3)} (${ROUNDS} rounds of ${MS} ms each, ${CONCURRENCY} calls in flight)`);
-} finally {
-  server.proc.kill("SIGKILL");
+  for (const kind of names) {
+    const r = median(rates[kind]);
+    const c = median(cpus[kind]);
+    console.log(
+      `${kind.padEnd(12)} median ${Math.round(r)} calls/s (${rates[kind].map(Math.round).join(", ")}), client CPU ${c.toFixed(2)} µs/call; ` +
+        `vs direct: calls/s ${(r / d).toFixed(3)}, CPU/call ${(c / cd).toFixed(3)}`,
+    );
+  }
+  console.log(`(${ROUNDS} rounds of ${MS} ms each, ${CONCURRENCY} calls in flight)`);
+}
+
+if (values.inside !== undefined) {
+  await turns(JSON.parse(values.inside));
+} else if (values.netns) {
+  await inNamespaces();
+} else {
+  const server = await startServer();
+  try {
+    await turns([`127.0.0.1:${server.port}`]);
+  } finally {
+    server.proc.kill("SIGKILL");
+  }
+}
+
+/** Three servers in namespaces h1..h3, this script again in namespace cl with --inside. */
+async function inNamespaces() {
+  const { createLab } = await import("../test/helpers/netns.ts");
+  const lab = createLab();
+  try {
+    const hosts = ["h1", "h2", "h3"];
+    for (const [i, h] of hosts.entries()) await lab.addHost(h, `10.89.0.${11 + i}`);
+    await lab.addHost("cl", "10.89.0.2");
+    const addresses = await Promise.all(
+      hosts.map(async (h, i) => {
+        const ip = `10.89.0.${11 + i}`;
+        const proc = lab.spawn(h, process.execPath, [...npmStartCommand(), "--host", ip, "--port", "8080", "--workers", values.workers], { cwd: ROOT });
+        let out = "";
+        proc.stdout.on("data", (d) => (out += d));
+        const deadline = Date.now() + 60_000;
+        while (!/forkrpc ready:/.test(out)) {
+          if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`${h} did not start: ${out}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return `${ip}:8080`;
+      }),
+    );
+    const args = [...process.execArgv, fileURLToPath(import.meta.url), "--rounds", values.rounds, "--seconds", values.seconds, "--concurrency", values.concurrency];
+    const inner = lab.spawn("cl", process.execPath, [...args, "--inside", JSON.stringify(addresses)], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    await new Promise((resolve) => inner.once("exit", resolve));
+  } finally {
+    await lab.close();
+  }
 }
