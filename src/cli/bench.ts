@@ -14,14 +14,16 @@ import { safeJson } from "./escape.ts";
 import { htmlReport } from "./bench/report.ts";
 import { formatSummary, int, summarize, type RunSettings } from "./bench/summary.ts";
 import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Target } from "./target.ts";
+import { ETCD_FLAGS, ETCD_USAGE, etcdTargetFrom, listServing } from "./etcd-target.ts";
 import { preflight } from "./bench/preflight.ts";
 import { encodeRequest } from "../protocol/client-envelope.ts";
 
 export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--connections C] [--pipeline D] [--duration S]
               [--method M] [--params JSON] [--meta JSON] [--ids] [--threads T]
-              [--json] [--report FILE.html] [--progress]
+              [--json] [--report FILE.html] [--progress] [--etcd URL --service NAME]
 
 ${TARGET_USAGE}
+${ETCD_USAGE} (connections are spread over its serving instances)
   --connections  connections to open (default 32)
   --pipeline     requests each connection keeps in flight (default 32)
   --duration     seconds to run (default 10)
@@ -36,6 +38,7 @@ ${TARGET_USAGE}
 
 const BENCH_FLAGS = {
   ...TARGET_FLAGS,
+  ...ETCD_FLAGS,
   connections: { type: "string" },
   pipeline: { type: "string" },
   duration: { type: "string" },
@@ -65,14 +68,14 @@ const WORKER_URL = new URL(`./bench/worker${import.meta.url.slice(import.meta.ur
 
 export async function bench(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, BENCH_FLAGS);
-  const { run, texts, target, probeCall } = await settingsFrom(values);
+  const { run, texts, target, targets, probeCall } = await settingsFrom(values);
   const refused = await preflight(target, run.method, probeCall.params, probeCall.meta, { connectMs: CONNECT_TIMEOUT_MS, answerMs: PREFLIGHT_ANSWER_MS });
   if (refused !== null) {
     process.stderr.write(`${refused}\n`);
     return 1;
   }
   const progress = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * 2 * run.threads);
-  const threads = startThreads(run, texts, progress);
+  const threads = startThreads(run, targets, texts, progress);
   try {
     const failure = await connected(threads);
     if (failure !== null) {
@@ -102,13 +105,17 @@ export async function bench(argv: string[]): Promise<number> {
 interface Settings {
   run: RunSettings;
   texts: string[];
+  /** The first server: the preflight's, and the one errors name. */
   target: Target;
+  /** Every server the connections are spread over (one, unless --etcd listed several). */
+  targets: readonly Target[];
   /** What the preflight call sends. */
   probeCall: { params: unknown; meta: Record<string, unknown> | undefined };
 }
 
 async function settingsFrom(values: Record<string, unknown>): Promise<Settings> {
-  const target = await targetFrom(values);
+  const targets = await targetsFrom(values);
+  const target = targets[0] as Target;
   const connections = intFlag("connections", values.connections as string | undefined, 1, 10_000) ?? 32;
   const pipeline = intFlag("pipeline", values.pipeline as string | undefined, 1, MAX_PIPELINE) ?? 32;
   const durationS = intFlag("duration", values.duration as string | undefined, 1, 3600) ?? 10;
@@ -137,7 +144,17 @@ async function settingsFrom(values: Record<string, unknown>): Promise<Settings> 
     durationS,
     requestBytes: 4 + Buffer.byteLength(texts[0] as string),
   };
-  return { run, texts, target, probeCall: { params, meta } };
+  return { run, texts, target, targets, probeCall: { params, meta } };
+}
+
+/** --host/--port (or the config): one server; --etcd: every serving instance of the service. */
+async function targetsFrom(values: Record<string, unknown>): Promise<Target[]> {
+  const found = etcdTargetFrom(values);
+  if (found === null) return [await targetFrom(values)];
+  const serving = await listServing(found);
+  if (typeof serving === "string") throw new UsageError(serving.replace(/^forkrpc: /, ""));
+  process.stderr.write(`bench: ${serving.length} instance(s) of "${found.service}": ${serving.map((t) => `${t.host}:${t.port}`).join(", ")}\n`);
+  return serving;
 }
 
 interface LoadThread {
@@ -149,12 +166,14 @@ interface LoadThread {
   send(message: ToWorker): void;
 }
 
-function startThreads(run: RunSettings, texts: string[], progress: SharedArrayBuffer): LoadThread[] {
+function startThreads(run: RunSettings, targets: readonly Target[], texts: string[], progress: SharedArrayBuffer): LoadThread[] {
+  const share = Math.floor(run.connections / run.threads);
+  const extra = run.connections % run.threads;
   return Array.from({ length: run.threads }, (_, slot) => {
     const settings: LoadSettings = {
-      host: run.host,
-      port: run.port,
-      connections: Math.floor(run.connections / run.threads) + (slot < run.connections % run.threads ? 1 : 0),
+      targets: targets.map(({ host, port }) => ({ host, port })),
+      first: slot * share + Math.min(slot, extra),
+      connections: share + (slot < extra ? 1 : 0),
       pipeline: run.pipeline,
       texts,
       ids: run.ids,

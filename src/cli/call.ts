@@ -7,11 +7,14 @@ import { RpcClient } from "../client/index.ts";
 import { RpcError } from "../errors.ts";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visibleValue } from "./escape.ts";
-import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken } from "./target.ts";
+import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Target } from "./target.ts";
+import { ETCD_FLAGS, ETCD_USAGE, etcdTargetFrom, listServing } from "./etcd-target.ts";
 
 export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--meta JSON] [--idempotent] [--out]
+       forkrpc call <method> [params-json] --etcd URL [--service NAME] [--etcd-prefix P] [...]
 
 ${TARGET_USAGE}
+${ETCD_USAGE}
   --timeout      ms to wait for the answer, also sent as meta.timeoutMs (default 10000; 0: none)
   --meta         request meta, a JSON object (e.g. '{"token":"abc"}')
   --idempotent   the call may run twice: send it again if the connection drops before the answer
@@ -21,6 +24,7 @@ ${TARGET_USAGE}
 
 const CALL_FLAGS = {
   ...TARGET_FLAGS,
+  ...ETCD_FLAGS,
   timeout: { type: "string" },
   meta: { type: "string" },
   idempotent: { type: "boolean" },
@@ -36,15 +40,28 @@ export async function call(argv: string[]): Promise<number> {
   if (extra.length > 0) throw new UsageError(`call takes one params argument; quote the JSON as one word (got also "${extra[0]}")`);
   const params = paramsText === undefined ? null : jsonArg("params", paramsText);
   const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT_MS;
-  const target = await targetFrom(values);
-  const meta = withToken(metaArg(values.meta as string | undefined), target, values.token);
-
-  const why = await probe(target, timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : timeoutMs);
-  if (why !== null) {
-    process.stderr.write(`${unreachable(target, why)}\n`);
-    return 1;
+  const found = etcdTargetFrom(values);
+  let client: RpcClient;
+  let meta: Record<string, unknown> | undefined;
+  if (found !== null) {
+    // Listed once first, so that "no such service" is said at once instead of after the timeout.
+    const serving = await listServing(found);
+    if (typeof serving === "string") {
+      process.stderr.write(`${serving}\n`);
+      return 1;
+    }
+    meta = withToken(metaArg(values.meta as string | undefined), serving[0] as Target, values.token);
+    client = new RpcClient({ etcd: { endpoints: found.etcd, prefix: found.prefix }, service: found.service, timeoutMs, health: false });
+  } else {
+    const target = await targetFrom(values);
+    meta = withToken(metaArg(values.meta as string | undefined), target, values.token);
+    const why = await probe(target, timeoutMs === 0 ? DEFAULT_TIMEOUT_MS : timeoutMs);
+    if (why !== null) {
+      process.stderr.write(`${unreachable(target, why)}\n`);
+      return 1;
+    }
+    client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
   }
-  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
   try {
     const options = { meta, idempotent: values.idempotent === true };
     const answer = values.out === true ? await client.request(method, params, options) : await client.call(method, params, options);

@@ -8,7 +8,12 @@ import { RpcError } from "../errors.ts";
 import { errorOf, type ResponseEnvelope } from "../protocol/client-envelope.ts";
 import { PendingCall, type CallHolder, type RpcResponse } from "./call.ts";
 import { checkCallOptions, resolveOptions, type CallOptions, type ClientOptions, type ResolvedOptions } from "./options.ts";
-import { ConnectionPool, type PoolEvents } from "./pool.ts";
+import { RegistrySource } from "./discovery.ts";
+import { EndpointSet, type EndpointStats } from "./endpoints.ts";
+import { EtcdClient } from "../registry/etcd-client.ts";
+import { EtcdDiscovery } from "../registry/etcd-discovery.ts";
+import { StaticDiscovery } from "../registry/static.ts";
+import { ConnectionPool, type CallRouter, type PoolEvents } from "./pool.ts";
 import type { AnyMethods, HandlerClass, Methods, ParamsOf, ResultOf, UntypedName } from "./types.ts";
 
 export interface ClientStats {
@@ -23,6 +28,8 @@ export interface ClientStats {
   readonly goaways: number;
   /** Sends of a call after its first (UNAVAILABLE answers, idempotent calls on a lost connection). */
   readonly retries: number;
+  /** With `endpoints` (or discovery): each server and what the client knows of it; [] for a client of one server. */
+  readonly endpoints: readonly EndpointStats[];
 }
 
 type State = "open" | "closing" | "destroyed";
@@ -34,11 +41,14 @@ type State = "open" | "closing" | "destroyed";
  * const client = new RpcClient({ host: "127.0.0.1", port: 8080, connections: 2 });
  * const result = await client.call("ping", "hello", { timeoutMs: 500 });
  * const { out, result: r } = await client.request("ping", "hello");
+ * const spread = new RpcClient({ endpoints: ["10.0.0.5:8080", "10.0.0.6:8080"] }); // balanced
+ * const found = new RpcClient({ etcd: { endpoints: ["http://10.0.0.2:2379"] }, service: "orders" }); // discovered
  * await client.close();
  */
 export class RpcClient<M extends Methods = AnyMethods> {
   readonly #options: ResolvedOptions;
-  readonly #pool: ConnectionPool;
+  /** One server's pool, or the balanced set of several. */
+  readonly #pool: CallRouter;
   /** The client's own meta, encoded once for the calls that add none. */
   readonly #metaJson: string | undefined;
   /** Calls waiting for a usable connection, in the order they came. */
@@ -57,7 +67,8 @@ export class RpcClient<M extends Methods = AnyMethods> {
     } catch (error) {
       throw new TypeError(`options.meta: ${(error as Error).message}`);
     }
-    this.#pool = new ConnectionPool(this.#options, this.#poolEvents);
+    const source = sourceOf(this.#options);
+    this.#pool = source === null ? new ConnectionPool(this.#options, this.#poolEvents) : new EndpointSet(this.#options, this.#poolEvents, source);
   }
 
   /** Calls `method` and resolves with its result; rejects with an RpcError (match on `err.code`). */
@@ -108,6 +119,7 @@ export class RpcClient<M extends Methods = AnyMethods> {
       opened: pool.opened,
       goaways: pool.goaways,
       retries: this.#retries,
+      endpoints: this.#pool instanceof EndpointSet ? this.#pool.endpoints() : [],
     };
   }
 
@@ -215,11 +227,11 @@ export class RpcClient<M extends Methods = AnyMethods> {
     unsent: (calls) => {
       for (const call of calls) this.#dispatch(call, null);
     },
-    lost: (calls, why) => {
+    lost: (calls, why, from) => {
       for (const call of calls) {
         if (call.settled) continue;
         if (call.idempotent && this.#mayRetry(call)) {
-          this.#retry(call, null);
+          this.#retry(call, from);
         } else {
           const error = new RpcError("UNAVAILABLE", `connection lost; the request may have run (${why})`, { mayHaveRun: true });
           this.#fail(call, error);
@@ -227,6 +239,15 @@ export class RpcClient<M extends Methods = AnyMethods> {
       }
     },
   };
+}
+
+/** Where the servers come from: a fixed list or etcd, both behind the registry's Discovery; null for one host and port. */
+function sourceOf(options: ResolvedOptions): RegistrySource | null {
+  if (options.endpoints !== null) return new RegistrySource(new StaticDiscovery(options.endpoints), "default");
+  const found = options.discovery;
+  if (found === null) return null;
+  const etcd = new EtcdClient({ endpoints: found.etcd, timeoutMs: found.timeoutMs });
+  return new RegistrySource(new EtcdDiscovery(etcd, { prefix: found.prefix }), found.service);
 }
 
 /** `{"in":,"params":,"id":,"meta":}` with a long id and timeoutMs. */

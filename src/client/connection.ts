@@ -12,6 +12,7 @@ import { FrameDecoder, encodeFrames } from "../protocol/frame.ts";
 import { encodeRequest, isGoaway, isMalformed, parseResponse, type ResponseEnvelope } from "../protocol/client-envelope.ts";
 import type { CallHolder, PendingCall } from "./call.ts";
 import { ReadTimer } from "./read-timer.ts";
+import { endpointKey } from "./balancer.ts";
 
 export interface ConnectionEvents {
   opened(conn: ClientConnection): void;
@@ -38,6 +39,8 @@ type State = "connecting" | "open" | "goaway" | "closing" | "closed";
 const CLOSE_WAIT_MS = 2_000;
 
 export class ClientConnection implements CallHolder {
+  /** "host:port" of the server, the endpoint this connection belongs to. */
+  readonly endpoint: string;
   readonly #socket: Socket;
   readonly #events: ConnectionEvents;
   readonly #decoder: FrameDecoder;
@@ -64,6 +67,7 @@ export class ClientConnection implements CallHolder {
 
   constructor(options: ConnectionOptions, events: ConnectionEvents) {
     this.#events = events;
+    this.endpoint = endpointKey(options.host, options.port);
     this.#connectTimeoutMs = options.connectTimeoutMs;
     const readTimeoutMs = options.readTimeoutMs;
     this.#readTimer = readTimeoutMs > 0 ? new ReadTimer(readTimeoutMs, () => this.#onReadTimeout(readTimeoutMs)) : null;

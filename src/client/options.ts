@@ -2,12 +2,37 @@
  * RpcClient's options, their defaults, and the check that runs once in the
  * constructor (a wrong option is a programming error: it throws a TypeError).
  */
+import { endpointKey } from "./balancer.ts";
+import { NAME } from "../registry/keys.ts";
+import { parseHostPort } from "../registry/static.ts";
 
 export interface ClientOptions {
   /** Server host. Default "127.0.0.1". */
   host?: string;
-  /** Server port. Required. */
-  port: number;
+  /** Server port. Required unless `endpoints` (or `etcd`) names the servers. */
+  port?: number;
+  /**
+   * Several servers to spread calls over, "host:port" each, instead of
+   * `host` and `port`: each call goes to the less loaded of two random ones,
+   * and a server that fails or stops answering is left out until it is back.
+   */
+  endpoints?: readonly string[];
+  /**
+   * Find the servers in etcd instead: the instances registered under
+   * PREFIX/services/SERVICE/ (see docs/scale-out.md), kept current by a
+   * watch; only those whose state is "serving" get new calls. Balancing,
+   * failover and the health probe are those of `endpoints`.
+   */
+  etcd?: DiscoveryOptions;
+  /** With `etcd`: the service whose servers to call. Default "default". */
+  service?: string;
+  /**
+   * With `endpoints`: how often each server is asked `rpc.health`, and how
+   * long its answer may take before the server counts as gone (its
+   * connections are cut, idempotent calls on them go elsewhere). false: no
+   * probe. Default { intervalMs: 1000, timeoutMs: 1000 }.
+   */
+  health?: HealthOptions | false;
   /** Connections in the pool; requests are spread over them. Default 1. */
   connections?: number;
   /**
@@ -39,6 +64,20 @@ export interface ClientOptions {
   maxResponseBytes?: number;
 }
 
+export interface DiscoveryOptions {
+  /** etcd's client URLs, "http://10.0.0.1:2379" each. */
+  endpoints: readonly string[];
+  /** The key prefix the servers register under. Default "/forkrpc". */
+  prefix?: string;
+  /** Deadline of each request to etcd, in ms. Default 2000. */
+  timeoutMs?: number;
+}
+
+export interface HealthOptions {
+  intervalMs?: number;
+  timeoutMs?: number;
+}
+
 export interface CallOptions {
   /** Time limit of this call in ms (0: none); overrides the client's `timeoutMs`. */
   timeoutMs?: number;
@@ -64,15 +103,23 @@ export interface ResolvedOptions {
   readonly readTimeoutMs: number;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
+  /** The servers to balance over, "host:port" each (checked); null: the one at host and port. */
+  readonly endpoints: readonly string[] | null;
+  /** Where to find the servers in etcd; null: `endpoints` or host and port say. */
+  readonly discovery: { readonly etcd: readonly string[]; readonly prefix: string; readonly service: string; readonly timeoutMs: number } | null;
+  /** null: no health probe. */
+  readonly health: { readonly intervalMs: number; readonly timeoutMs: number } | null;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
-  if (options === null || typeof options !== "object") throw new TypeError("RpcClient needs options: { host, port }");
+  if (options === null || typeof options !== "object") throw new TypeError("RpcClient needs options: { host, port } or { endpoints }");
+  const endpoints = resolveEndpoints(options);
+  const discovery = resolveDiscovery(options);
   const resolved: ResolvedOptions = {
     host: options.host ?? "127.0.0.1",
-    port: options.port,
+    port: endpoints === null && discovery === null ? (options.port as number) : 1,
     connections: options.connections ?? 1,
     timeoutMs: options.timeoutMs ?? 10_000,
     meta: options.meta,
@@ -83,6 +130,9 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     readTimeoutMs: options.readTimeoutMs ?? 10_000,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+    endpoints,
+    discovery,
+    health: resolveHealth(options.health),
   };
   if (typeof resolved.host !== "string" || resolved.host === "") throw new TypeError("options.host must be a non-empty string");
   integer("port", resolved.port, 1, 65_535);
@@ -96,6 +146,57 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   checkTimeout("readTimeoutMs", resolved.readTimeoutMs);
   integer("maxRequestBytes", resolved.maxRequestBytes, 1, 2 ** 32 - 1);
   integer("maxResponseBytes", resolved.maxResponseBytes, 1, 2 ** 32 - 1);
+  return resolved;
+}
+
+function resolveEndpoints(options: ClientOptions): ResolvedOptions["endpoints"] {
+  const list = options.endpoints;
+  if (list === undefined) return null;
+  if (options.port !== undefined || options.host !== undefined || options.etcd !== undefined) {
+    throw new TypeError("options.endpoints replaces host and port (and etcd): give one or the other");
+  }
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError('options.endpoints must be a non-empty array of "host:port" strings');
+  const keys = new Set<string>();
+  for (const text of list as unknown[]) {
+    const parsed = typeof text === "string" ? parseHostPort(text) : `${typeof text} is not a "host:port" string`;
+    if (typeof parsed === "string") throw new TypeError(`options.endpoints: ${parsed}`);
+    keys.add(endpointKey(parsed.host, parsed.port));
+  }
+  if (keys.size !== list.length) throw new TypeError("options.endpoints lists a server twice");
+  return list;
+}
+
+function resolveDiscovery(options: ClientOptions): ResolvedOptions["discovery"] {
+  const etcd = options.etcd;
+  if (etcd === undefined) {
+    if (options.service !== undefined) throw new TypeError("options.service needs options.etcd (where to find it)");
+    return null;
+  }
+  if (options.endpoints !== undefined || options.port !== undefined || options.host !== undefined) {
+    throw new TypeError("options.etcd finds the servers: give no endpoints, host or port with it");
+  }
+  if (etcd === null || typeof etcd !== "object") throw new TypeError("options.etcd must be an object: { endpoints, prefix? }");
+  const urls = etcd.endpoints;
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string" && /^https?:\/\/[^/]+/.test(u))) {
+    throw new TypeError('options.etcd.endpoints must be a non-empty array of URLs ("http://host:2379")');
+  }
+  const prefix = etcd.prefix ?? "/forkrpc";
+  if (typeof prefix !== "string" || !prefix.startsWith("/")) throw new TypeError('options.etcd.prefix must be a key prefix starting with "/"');
+  const service = options.service ?? "default";
+  if (typeof service !== "string" || !NAME.test(service)) {
+    throw new TypeError("options.service must be 1-128 letters, digits, '.', '_', ':' or '-'");
+  }
+  const timeoutMs = etcd.timeoutMs ?? 2_000;
+  integer("etcd.timeoutMs", timeoutMs, 1, MAX_TIMER_MS);
+  return { etcd: urls, prefix, service, timeoutMs };
+}
+
+function resolveHealth(health: HealthOptions | false | undefined): ResolvedOptions["health"] {
+  if (health === false) return null;
+  if (health !== undefined && (health === null || typeof health !== "object")) throw new TypeError("options.health must be an object or false");
+  const resolved = { intervalMs: health?.intervalMs ?? 1_000, timeoutMs: health?.timeoutMs ?? 1_000 };
+  integer("health.intervalMs", resolved.intervalMs, 10, MAX_TIMER_MS);
+  integer("health.timeoutMs", resolved.timeoutMs, 10, MAX_TIMER_MS);
   return resolved;
 }
 

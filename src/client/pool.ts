@@ -18,7 +18,19 @@ export interface PoolEvents {
   /** Calls that never left their connection: safe to send anywhere. */
   unsent(calls: PendingCall[]): void;
   /** Calls written on a connection that died before answering them: they may have run. */
-  lost(calls: PendingCall[], why: string): void;
+  lost(calls: PendingCall[], why: string, from: ClientConnection): void;
+  /** A connection stopped taking calls: it got a goaway, or closed (before the calls it held are reported). */
+  gone?(conn: ClientConnection): void;
+}
+
+/** Where the client sends calls: one pool (one server), or a set of them (balanced). */
+export interface CallRouter {
+  start(): void;
+  pick(avoid: CallHolder | null): ClientConnection | null;
+  readonly lastError: string;
+  readonly stats: PoolStats;
+  close(): Promise<void>;
+  destroy(): void;
 }
 
 interface Slot {
@@ -54,7 +66,7 @@ export function leastBusy<C extends { readonly usable: boolean; readonly outstan
   return best ?? (avoid !== null && avoid.usable ? avoid : null);
 }
 
-export class ConnectionPool {
+export class ConnectionPool implements CallRouter {
   readonly #options: ResolvedOptions;
   readonly #events: PoolEvents;
   readonly #slots: Slot[];
@@ -86,6 +98,35 @@ export class ConnectionPool {
   /** The connection for a call now, or null when none is usable (the call waits). */
   pick(avoid: CallHolder | null = null): ClientConnection | null {
     return leastBusy(this.#conns, avoid as ClientConnection | null);
+  }
+
+  /** A connection can take calls now. */
+  get usable(): boolean {
+    for (const conn of this.#conns) if (conn !== null && conn.usable) return true;
+    return false;
+  }
+
+  /** Calls sent on the usable connections and not yet answered. */
+  get outstanding(): number {
+    let n = 0;
+    for (const conn of this.#conns) if (conn !== null) n += conn.outstanding;
+    return n;
+  }
+
+  /** Cuts every connection now (the host stopped answering): written calls are lost, the slots reconnect after a backoff. */
+  reset(why: string): void {
+    for (const conn of this.#connections()) conn.destroy(why);
+  }
+
+  /** Slots waiting out a reconnect backoff try now (the registry says a new server is at this address). */
+  reconnectNow(): void {
+    if (!this.#started || this.#stopped) return;
+    for (const slot of this.#slots) {
+      if (slot.timer === null) continue;
+      clearTimeout(slot.timer);
+      slot.failures = 0;
+      this.#open(slot);
+    }
   }
 
   /** Why the last connection closed or failed to open (for error messages). */
@@ -157,6 +198,7 @@ export class ConnectionPool {
     answered: (conn, call, response) => this.#events.answered(call, response, conn),
     goaway: (conn, unsent) => {
       this.#goaways++;
+      this.#events.gone?.(conn);
       const slot = this.#slotOf(conn);
       this.#leaving.add(conn);
       if (slot !== undefined) {
@@ -170,6 +212,7 @@ export class ConnectionPool {
     },
     closed: (conn, why, unsent, written) => {
       this.#leaving.delete(conn);
+      if (!this.#stopped) this.#events.gone?.(conn);
       const slot = this.#slotOf(conn);
       if (slot !== undefined) {
         this.#setConn(slot, null);
@@ -178,7 +221,7 @@ export class ConnectionPool {
         this.#reopenLater(slot);
       }
       if (unsent.length > 0) this.#events.unsent(unsent);
-      if (written.length > 0) this.#events.lost(written, why);
+      if (written.length > 0) this.#events.lost(written, why, conn);
       if (this.#stopped && this.#allClosed !== null && this.#connections().length === 0) this.#allClosed();
     },
   };

@@ -8,10 +8,12 @@
 import type { HistogramData } from "./histogram.ts";
 
 export interface LoadSettings {
-  readonly host: string;
-  readonly port: number;
+  /** The servers: connection i goes to targets[(first + i) % targets.length] (one, unless --etcd found several). */
+  readonly targets: readonly { readonly host: string; readonly port: number }[];
   /** Connections this thread opens. */
   readonly connections: number;
+  /** How many connections the threads before this one open, so threads do not all start at the first target. */
+  readonly first: number;
   /** Requests each connection keeps in flight. */
   readonly pipeline: number;
   /**

@@ -22,12 +22,13 @@ function post(message: FromWorker): void {
 }
 
 async function connectAll(): Promise<void> {
-  const { host, port: serverPort, connectTimeoutMs, texts, pipeline, ids } = settings;
-  const opening = Array.from({ length: settings.connections }, () =>
-    LoadConnection.open(host, serverPort, connectTimeoutMs).then((socket) => {
+  const { targets, first, connectTimeoutMs, texts, pipeline, ids } = settings;
+  const opening = Array.from({ length: settings.connections }, (_, i) => {
+    const target = targets[(first + i) % targets.length] as LoadSettings["targets"][number];
+    return LoadConnection.open(target.host, target.port, connectTimeoutMs).then((socket) => {
       conns.push(new LoadConnection(socket, tally, texts, pipeline, ids));
-    }),
-  );
+    });
+  });
   const outcomes = await Promise.allSettled(opening);
   const failed = outcomes.find((o) => o.status === "rejected");
   if (failed !== undefined) {
