@@ -140,7 +140,7 @@ const shapes: Array<true> = [
   true satisfies Equal<ServerConfig["accessLog"], boolean | AccessLogOptions>,
   true satisfies Equal<ServerConfig["supervision"], Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>>,
   true satisfies Equal<ServerConfig["configFile"], string | undefined>,
-  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept">,
+  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "admin">,
   true satisfies Equal<ConfigOverrides["port"], number | undefined>,
 ];
 void shapes;

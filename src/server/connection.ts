@@ -167,9 +167,9 @@ export class Connection implements RequestsOwner {
       // Its first id arrived while departing: it can be told now.
       this.#apply({ type: "first-id" });
     }
-    if (isRejected(req)) this.#answers.now(encodeError(req.fault, req.id), hasId);
-    else if (goneAway) this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
-    else this.#requests.run(req, hasId);
+    if (isRejected(req)) this.#requests.refuse(req.fault, req.id, hasId);
+    else if (goneAway) this.#requests.refuse(UNAVAILABLE, req.id, hasId);
+    else this.#requests.run(req, hasId, end - start);
     return this.#output.roomLeft;
   };
 
@@ -215,6 +215,7 @@ export class Connection implements RequestsOwner {
 
   readonly #onFault = (bad: Fault): void => {
     this.#fatal = bad;
+    this.#requests.faulted(bad.code);
     this.#apply({ type: "finish" });
   };
 
