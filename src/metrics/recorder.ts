@@ -2,9 +2,13 @@
  * A worker's metrics between two heartbeats. Recording a call is a few
  * array writes indexed by the method's registry index and a code slot: no
  * allocation, no string-keyed lookup on a successful call (an error's code
- * is looked up in a short array). take() turns what changed into a
- * MetricsDelta for the heartbeat and starts over, so the master, not the
- * worker, keeps the totals.
+ * is looked up in a short array), and no clock read: a call's duration runs
+ * from the read that brought its request to the write that sends its answer,
+ * and the connection reads the clock at both anyway (once per read and per
+ * write, ~32 calls each at 32 pipelined). Reading it per call cost 1.17x the
+ * CPU per request at 32x32 (bench/RESULTS-metrics.md); that is why.
+ * take() turns what changed into a MetricsDelta for the heartbeat and starts
+ * over, so the master, not the worker, keeps the totals.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import {
@@ -38,6 +42,10 @@ export class CallMetrics {
   readonly #respSum: Float64Array;
   readonly #rejected = new Float64Array(MAX_CODES);
   readonly #loop: IntervalHistogram;
+  /** Answered calls whose answer is not written yet: their series and when their request was read. */
+  #pendingSeries = new Int32Array(1024);
+  #pendingSince = new Float64Array(1024);
+  #pending = 0;
   /** Zero at first: the first heartbeat counts the CPU time of the boot too. */
   #cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
   #sentMethods = false;
@@ -57,16 +65,42 @@ export class CallMetrics {
     this.#loop.enable();
   }
 
-  /** One answered call: method index (or `other`), its answer's error code (null: OK), time taken, and sizes. */
-  record(method: number, code: string | null, ms: number, requestBytes: number, responseBytes: number): void {
+  /**
+   * One answered call: method index (or `other`), its answer's error code
+   * (null: OK), when its request was read (performance.now()), and sizes.
+   * Its duration is settled by written().
+   */
+  record(method: number, code: string | null, readAt: number, requestBytes: number, responseBytes: number): void {
     const series = method * MAX_CODES + (code === null ? 0 : this.#codeSlot(code));
     this.#count[series]++;
-    this.#sum[series] += ms;
-    this.#buckets[series * NB + bucketOf(DURATION_BOUNDS_MS, ms)]++;
     this.#req[method * NS + bucketOf(SIZE_BOUNDS, requestBytes)]++;
     this.#reqSum[method] += requestBytes;
     this.#resp[method * NS + bucketOf(SIZE_BOUNDS, responseBytes)]++;
     this.#respSum[method] += responseBytes;
+    if (this.#pending === this.#pendingSeries.length) this.#grow();
+    this.#pendingSeries[this.#pending] = series;
+    this.#pendingSince[this.#pending++] = readAt;
+  }
+
+  /** Answers were written at `now` (performance.now()): every call recorded since gets its duration. */
+  written(now: number): void {
+    const n = this.#pending;
+    for (let i = 0; i < n; i++) {
+      const series = this.#pendingSeries[i] as number;
+      const ms = now - (this.#pendingSince[i] as number);
+      this.#sum[series] += ms;
+      this.#buckets[series * NB + bucketOf(DURATION_BOUNDS_MS, ms)]++;
+    }
+    this.#pending = 0;
+  }
+
+  #grow(): void {
+    const series = new Int32Array(this.#pendingSeries.length * 2);
+    const since = new Float64Array(series.length);
+    series.set(this.#pendingSeries);
+    since.set(this.#pendingSince);
+    this.#pendingSeries = series;
+    this.#pendingSince = since;
   }
 
   /** A request answered with an error before it reached any method (bad frame, going away). */
@@ -87,6 +121,8 @@ export class CallMetrics {
 
   /** What changed since the last call, with the gauges as of now; the counts start over. */
   take(inflight: Record<string, number>): MetricsDelta {
+    // Answers still unwritten (a client that does not read) count as of now.
+    this.written(performance.now());
     const calls: CallDelta[] = [];
     for (let s = 0; s < this.#count.length; s++) {
       if (this.#count[s] === 0) continue;

@@ -62,7 +62,7 @@ export class Connection implements RequestsOwner {
   /** A framing fault, answered once everything before it is answered. */
   #fatal: Fault | null = null;
   #flushQueued = false;
-  /** When bytes last came in or went out (the quiet period of a departure, the idle timeout). */
+  /** When bytes last came in or went out (the quiet period of a departure, the idle timeout, call durations). */
   #lastActivity = performance.now();
   #timer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
@@ -92,6 +92,11 @@ export class Connection implements RequestsOwner {
   /** The client has gone (or half-closed): what a request's signal reports. */
   get clientGone(): boolean {
     return this.#clientGone;
+  }
+
+  /** Set at each read and write: during a read's handling, when it began. */
+  get readAt(): number {
+    return this.#lastActivity;
   }
 
   watch(ctx: RequestContext): void {
@@ -199,7 +204,7 @@ export class Connection implements RequestsOwner {
     const limit = this.#limits.maxPipelined;
     do {
       if (this.#state >= State.Closing) return;
-      if (this.#output.write()) this.#lastActivity = performance.now();
+      if (this.#output.write()) this.#requests.written((this.#lastActivity = performance.now()));
       this.#output.startRead();
       this.#reader.set(Pause.Owed, this.#answers.owed >= (this.#reader.has(Pause.Owed) ? limit / 2 : limit));
       this.#reader.set(Pause.Output, this.#output.full);

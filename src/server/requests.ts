@@ -20,6 +20,8 @@ export interface RequestsOwner extends ContextOwner {
   answered(): void;
   /** A bug threw where nothing may: drop the connection, never the worker. */
   lost(error: unknown): void;
+  /** When the read being handled began (performance.now()): where a call's duration starts. */
+  readonly readAt: number;
 }
 
 export class Requests {
@@ -43,7 +45,7 @@ export class Requests {
   run(req: RequestEnvelope, hasId: boolean, bytes: number): void {
     const activity = this.#activity;
     const metrics = activity.metrics;
-    const startedAt = metrics === null ? 0 : performance.now();
+    const startedAt = this.#owner.readAt;
     const entry = this.#methods.get(req.method);
     const full = overLimit(this.#limits, this.#occupied, activity.inflight);
     if (full !== null && entry?.unlimited !== true) {
@@ -86,6 +88,11 @@ export class Requests {
     this.#answers.now(encodeError(fault, id), hasId);
   }
 
+  /** Answers were just written: the calls answered since get their duration. */
+  written(now: number): void {
+    this.#activity.metrics?.written(now);
+  }
+
   /** A framing fault that will close the connection: counted with the refused requests. */
   faulted(code: string): void {
     this.#activity.metrics?.rejected(code);
@@ -103,7 +110,6 @@ export class Requests {
 }
 
 /** One answered call into the worker's metrics: the answer's length stands for its size (they are equal for ASCII JSON). */
-function record(metrics: CallMetrics, entry: MethodEntry | undefined, startedAt: number, bytes: number, answer: string): void {
-  const method = entry === undefined ? metrics.other : entry.index;
-  metrics.record(method, errorCodeOf(answer), performance.now() - startedAt, bytes, answer.length);
+function record(metrics: CallMetrics, entry: MethodEntry | undefined, readAt: number, bytes: number, answer: string): void {
+  metrics.record(entry === undefined ? metrics.other : entry.index, errorCodeOf(answer), readAt, bytes, answer.length);
 }
