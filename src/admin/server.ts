@@ -29,6 +29,8 @@ export class AdminServer {
   readonly #source: AdminSource;
   readonly #streams = new Set<ServerResponse>();
   #timer: NodeJS.Timeout | null = null;
+  /** The last snapshot pushed: what a new subscriber gets first (taking a new one would cut the others' period short). */
+  #last: string | null = null;
 
   constructor(source: AdminSource, periodMs: number) {
     this.#source = source;
@@ -82,14 +84,19 @@ export class AdminServer {
     res.write(`retry: ${RETRY_MS}\n\n`);
     this.#streams.add(res);
     res.on("close", () => this.#streams.delete(res));
-    // The first snapshot at once: a page that (re)connects shows figures without waiting a period.
-    res.write(`data: ${JSON.stringify(this.#source.snapshot())}\n\n`);
+    // The last snapshot at once: a page that (re)connects shows figures without waiting a period.
+    this.#last ??= `data: ${JSON.stringify(this.#source.snapshot())}\n\n`;
+    res.write(this.#last);
   }
 
   #push(): void {
-    if (this.#streams.size === 0) return;
+    if (this.#streams.size === 0) {
+      this.#last = null;
+      return;
+    }
     try {
       const frame = `data: ${JSON.stringify(this.#source.snapshot())}\n\n`;
+      this.#last = frame;
       for (const res of this.#streams) res.write(frame);
     } catch (error) {
       log.error(`admin server: snapshot failed: ${describe(error)}`);
