@@ -62,7 +62,7 @@ export class MetricsObserver implements MasterObserver {
     const why = restartReason(from, r.endReason, this.#recycled.get(r), this.#phase);
     if (why === undefined) return;
     this.totals.restarted(why);
-    this.#event({ at: this.#now(), kind: "restart", label: why, detail: `worker ${r.pid}: ${r.endReason ?? r.lastError ?? why}` });
+    this.#event({ at: this.#now(), kind: "restart", label: why, detail: `worker ${r.pid}${r.endReason ?? r.lastError ? `: ${r.endReason ?? r.lastError}` : ""}` });
   }
 
   phase(phase: MasterPhase): void {
@@ -72,7 +72,7 @@ export class MetricsObserver implements MasterObserver {
   reload(generation: number, outcome: "started" | "complete" | "abandoned", detail: string): void {
     if (outcome === "started") return;
     this.totals.reloaded(outcome);
-    this.#event({ at: this.#now(), kind: "reload", label: outcome, detail: `generation ${generation}: ${detail}` });
+    this.#event({ at: this.#now(), kind: "reload", label: outcome, detail: detail === "" ? `generation ${generation}` : `generation ${generation}: ${detail}` });
   }
 
   heartbeat(r: Readonly<WorkerRecord>): void {

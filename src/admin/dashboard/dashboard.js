@@ -85,6 +85,7 @@ function draw(id, series) {
       width: Math.max(el.clientWidth, 300),
       height: 200,
       scales: { x: { time: true } },
+      axes: [{}, { size: 64 }],
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false }))],
       plugins: [markers],
       legend: { live: false },
