@@ -41,7 +41,7 @@ export default tseslint.config(
     "src/boot/**": [["server", "plugins", "metrics", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server"],
     "src/cluster/**": [["boot", "server", "plugins", "metrics", "admin", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
     "src/client/**": [["protocol", "errors.ts", "params-input.ts"], "the client knows servers only through the wire: it imports protocol/, errors.ts and the params-input types"],
-    "src/cli/**": [["client", "cluster", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
+    "src/cli/**": [["client", "cluster", "admin", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
     "src/*.ts": [["protocol", "request", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts", "params-input.ts"], "a file in src/ itself sits below plugins/ and server/"],
     "src/{errors,log,descriptor-limit,params-input}.ts": [["protocol"], "errors.ts, log.ts and the type helpers sit just above protocol/"],
     "src/{config,config-schema}.ts": [["protocol", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "config.ts sits below plugins/ and server/, which read it"],

@@ -15,6 +15,7 @@ import { list, LIST_USAGE } from "./list.ts";
 import { newCommand, NEW_USAGE } from "./new.ts";
 import { dev, serve, SERVE_USAGE } from "./serve.ts";
 import { SIGNAL_USAGE, signalCommand } from "./signal.ts";
+import { top, TOP_USAGE } from "./top.ts";
 
 type Command = (argv: string[]) => Promise<number | undefined>;
 
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   call: { run: call, summary: "call one method and print its result", usage: CALL_USAGE },
   list: { run: list, summary: "list the methods a server offers (or, with --local, this folder's plugins)", usage: LIST_USAGE },
   bench: { run: bench, summary: "load-test a server", usage: BENCH_USAGE },
+  top: { run: top, summary: "live figures of a running server, from its admin server", usage: TOP_USAGE },
   new: { run: newCommand, summary: "write a new plugin and its test from a template", usage: NEW_USAGE },
   help: {
     run: async () => {

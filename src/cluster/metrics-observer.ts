@@ -101,6 +101,7 @@ export class MetricsObserver implements MasterObserver {
       loopDelayP50: r.beat?.metrics?.loopDelayP50 ?? 0,
       loopDelayP99: r.beat?.metrics?.loopDelayP99 ?? 0,
       inflight: r.beat?.metrics?.inflight ?? {},
+      beatAt: r.lastBeatAt,
     }));
   }
 

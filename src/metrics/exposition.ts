@@ -18,6 +18,8 @@ export interface WorkerView {
   readonly loopDelayP50: number;
   readonly loopDelayP99: number;
   readonly inflight: Readonly<Record<string, number>>;
+  /** When its last heartbeat came (ms since the epoch): the moment its counters are as of. */
+  readonly beatAt: number;
 }
 
 export interface ExpositionInput {

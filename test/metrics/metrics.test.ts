@@ -84,7 +84,7 @@ test("the exposition: HELP and TYPE per family, cumulative buckets, escaped labe
   totals.restarted("crash");
   const text = renderMetrics({
     totals,
-    workers: [{ slot: 1, pid: 9, state: "ready", generation: 0, connections: 3, rssBytes: 1000, loopDelayP50: 0.001, loopDelayP99: 0.002, inflight: { ping: 2 } }],
+    workers: [{ slot: 1, pid: 9, state: "ready", generation: 0, connections: 3, rssBytes: 1000, loopDelayP50: 0.001, loopDelayP99: 0.002, inflight: { ping: 2 }, beatAt: 0 }],
     states: new Map([["ready", 1]]),
     version: "1.2.3",
     master: { rssBytes: 5, cpuSeconds: 0.5 },

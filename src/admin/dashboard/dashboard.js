@@ -8,6 +8,7 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 const history = []; // { t (s), rps: {slot: n}, p50, p99, errors: {code: n}, inflight, conns: {slot}, rss: {slot}, delay: {slot} }
 const charts = {};
 let previous = null;
+const carried = new Map(); // slot -> its last requests/s, for snapshots with no new heartbeat of it
 let events = [];
 let source = null;
 
@@ -16,6 +17,23 @@ const $ = (id) => document.getElementById(id);
 function rate(now, before, dt) {
   if (before === undefined || now < before || dt <= 0) return null; // a new slot, or a master restarted: no rate
   return (now - before) / dt;
+}
+
+// A worker's counters move only when its heartbeat comes, at its own phase:
+// its rate is taken over heartbeat times (a rate over snapshot times would
+// swing between 0 and twice the truth), and carried while no new one came.
+function workerRates(snap) {
+  const before = new Map((previous?.workers ?? []).map((w) => [w.slot, w]));
+  const out = new Map();
+  for (const w of snap.workers) {
+    const b = before.get(w.slot);
+    const seconds = b === undefined ? 0 : (w.beatAt - b.beatAt) / 1000;
+    const r = b !== undefined && seconds > 0 && w.served >= b.served ? (w.served - b.served) / seconds : carried.get(w.slot);
+    out.set(w.slot, r ?? null);
+  }
+  carried.clear();
+  for (const [slot, r] of out) if (r !== null) carried.set(slot, r);
+  return out;
 }
 
 function ingest(snap) {
@@ -27,17 +45,14 @@ function ingest(snap) {
     point.rss[w.slot] = w.rssBytes / 1048576;
     point.delay[w.slot] = w.loopDelayP99 * 1000;
   }
-  for (const [slot, served] of Object.entries(snap.served)) {
-    if (!(slot in point.conns)) continue; // a slot with no live worker draws nothing
-    point.rps[slot] = previous === null ? null : rate(served, previous.served[slot], dt);
-  }
+  for (const [slot, r] of workerRates(snap)) point.rps[slot] = r;
   for (const [code, n] of Object.entries(snap.codes)) {
     if (code !== "OK") point.errors[code] = previous === null ? null : rate(n, previous.codes[code] ?? 0, dt);
   }
   history.push(point);
   if (history.length > KEEP) history.shift();
   events = snap.events;
-  renderTables(snap, dt);
+  renderTables(snap, dt, point.rps);
   previous = snap;
   drawAll();
 }
@@ -134,14 +149,14 @@ function fill(id, rows) {
 
 const fixed = (n, digits = 1) => (n === null || n === undefined || Number.isNaN(n) ? "" : n.toFixed(digits));
 
-function renderTables(snap, dt) {
+function renderTables(snap, dt, rps) {
   const before = previous;
   fill(
     "workers",
     snap.workers
       .slice()
       .sort((a, b) => a.slot - b.slot)
-      .map((w) => [w.slot, w.pid, w.generation, w.state, fixed(before && rate(w.served, before.served[w.slot], dt), 0), w.connections, fixed(w.rssBytes / 1048576), fixed(w.loopDelayP99 * 1000, 2)]),
+      .map((w) => [w.slot, w.pid, w.generation, w.state, fixed(rps[w.slot], 0), w.connections, fixed(w.rssBytes / 1048576), fixed(w.loopDelayP99 * 1000, 2)]),
   );
   const old = new Map((before?.methods ?? []).map((m) => [m.method, m]));
   fill(
