@@ -4,7 +4,7 @@
  * it (a crash, a recycle, a reload). A scrape reads these totals and never
  * waits on a worker.
  */
-import { DURATION_BOUNDS, FIXED_CODES, OK, OTHER_METHOD, SIZE_BOUNDS, type MetricsDelta, type SizeDelta } from "./shape.ts";
+import { DURATION_BOUNDS, OK, OTHER_METHOD, SIZE_BOUNDS, type MetricsDelta, type SizeDelta } from "./shape.ts";
 
 /** A histogram's cumulative state: per-bucket counts (not cumulative across buckets), and the sum. */
 export interface Histogram {
@@ -24,6 +24,9 @@ export interface SlotTotals {
   loopDelaySum: number;
   readonly framesRejected: Map<string, number>;
 }
+
+/** The codes a request can be refused with before it reaches a method: their series exist from the start. */
+const FRAME_CODES = ["PARSE_ERROR", "INVALID_REQUEST", "UNAVAILABLE", "FRAME_TOO_LARGE", "BAD_FRAME"];
 
 export const RESTART_REASONS = ["crash", "hung", "max_requests", "max_rss", "reload", "scale"] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
@@ -72,7 +75,7 @@ export class MetricTotals {
   slot(index: number): SlotTotals {
     let s = this.slots.get(index);
     if (s === undefined) {
-      s = { served: 0, accepted: 0, refusedFull: 0, acceptFailed: 0, cpuSeconds: 0, loopDelaySamples: 0, loopDelaySum: 0, framesRejected: new Map(FIXED_CODES.slice(1).map((c) => [c, 0])) };
+      s = { served: 0, accepted: 0, refusedFull: 0, acceptFailed: 0, cpuSeconds: 0, loopDelaySamples: 0, loopDelaySum: 0, framesRejected: new Map(FRAME_CODES.map((c) => [c, 0])) };
       this.slots.set(index, s);
     }
     return s;

@@ -100,5 +100,7 @@ test("the exposition: HELP and TYPE per family, cumulative buckets, escaped labe
   assert.equal(sum(s, "forkrpc_worker_restarts_total", { reason: "crash" }), 1);
   assert.equal(sum(s, "forkrpc_worker_restarts_total", { reason: "hung" }), 0);
   assert.equal(sum(s, "forkrpc_build_info", { version: "1.2.3" }), 1);
+  const refused = s.filter((x) => x.name === "forkrpc_frames_rejected_total" && x.labels.worker === "1").map((x) => x.labels.code);
+  assert.deepEqual(refused, ["PARSE_ERROR", "INVALID_REQUEST", "UNAVAILABLE", "FRAME_TOO_LARGE", "BAD_FRAME"], "refusal codes at zero from the start, no others");
   assert.equal(sum(s, "nodejs_eventloop_delay_seconds", { worker: "1", quantile: "0.99" }), 0.002);
 });
