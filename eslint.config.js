@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import tseslint from "typescript-eslint";
 
-const FOLDERS = ["protocol", "request", "middleware", "decorators", "plugins", "server", "boot", "cluster", "client", "registry", "cli"];
+const FOLDERS = ["protocol", "request", "middleware", "decorators", "plugins", "metrics", "server", "boot", "admin", "registry", "cluster", "client", "cli"];
 // Every file in src/ itself, read from the disk: a new one is refused to every folder until a row allows it.
 const ROOT_FILES = readdirSync(new URL("src/", import.meta.url)).filter((f) => f.endsWith(".ts"));
 
@@ -35,12 +35,14 @@ export default tseslint.config(
     "src/middleware/**": [["protocol", "request", "errors.ts", "log.ts"], "middleware/ must not import server/, plugins/ or decorators/: the request types it needs are in request/"],
     "src/decorators/**": [["request", "middleware"], "decorators only record metadata"],
     "src/plugins/**": [["protocol", "request", "middleware", "decorators", "config.ts", "errors.ts", "log.ts"], "plugins/ loads and registers: it never imports server/, boot/ or the process roles"],
-    "src/server/**": [["protocol", "request", "middleware", "plugins", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "server/ serves a method table: booting is boot/'s, process roles are cluster/'s"],
-    "src/boot/**": [["server", "plugins", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server"],
+    "src/metrics/**": [["protocol"], "metrics/ records, totals and prints figures: it knows only the wire's codes"],
+    "src/admin/**": [["metrics", "errors.ts", "log.ts"], "admin/ serves what it is given over HTTP: cluster/ wires it to the master"],
+    "src/server/**": [["protocol", "request", "middleware", "plugins", "metrics", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "server/ serves a method table: booting is boot/'s, process roles are cluster/'s"],
+    "src/boot/**": [["server", "plugins", "metrics", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server"],
     "src/registry/**": [["errors.ts"], "registry/ talks to the service registry (etcd) and knows nothing of servers, clients or the wire"],
-    "src/cluster/**": [["boot", "server", "plugins", "registry", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
+    "src/cluster/**": [["boot", "server", "plugins", "registry", "metrics", "admin", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
     "src/client/**": [["protocol", "registry", "errors.ts", "params-input.ts"], "the client knows servers only through the wire: it imports protocol/, errors.ts and the params-input types"],
-    "src/cli/**": [["client", "cluster", "registry", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
+    "src/cli/**": [["client", "cluster", "registry", "admin", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
     "src/*.ts": [["protocol", "request", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts", "params-input.ts"], "a file in src/ itself sits below plugins/ and server/"],
     "src/{errors,log,descriptor-limit,params-input}.ts": [["protocol"], "errors.ts, log.ts and the type helpers sit just above protocol/"],
     "src/{config,config-schema}.ts": [["protocol", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "config.ts sits below plugins/ and server/, which read it"],

@@ -154,7 +154,7 @@ const shapes: Array<true> = [
   true satisfies Equal<ServerConfig["accessLog"], boolean | AccessLogOptions>,
   true satisfies Equal<ServerConfig["supervision"], Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>>,
   true satisfies Equal<ServerConfig["configFile"], string | undefined>,
-  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "threads" | "registry">,
+  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "threads" | "registry" | "admin">,
   true satisfies Equal<ConfigOverrides["threads"], { perWorker?: number } | undefined>,
   true satisfies Equal<keyof NonNullable<ConfigOverrides["registry"]>, "etcd" | "service" | "advertise">,
   true satisfies Equal<NonNullable<ConfigOverrides["registry"]>["etcd"], { endpoints?: string[] } | undefined>,

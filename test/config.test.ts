@@ -63,6 +63,7 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     middleware: [],
     auth: undefined,
     accessLog: false,
+    admin: undefined,
     deadline: { defaultTimeoutMs: 0 },
     introspection: { discover: true, health: true, public: ["rpc.health"] },
     registry: { etcd: { endpoints: undefined, prefix: "/forkrpc", leaseTtlS: 10 }, service: "default", advertise: undefined, weight: 1 },

@@ -102,6 +102,13 @@ export const PEERS = [
     config: "bench/fixtures/middleware-3/rpc.config.ts",
     note: "forkrpc as the `forkrpc` peer, with bench/fixtures/middleware-3/rpc.config.ts: plugins/ping.ts behind three trivial global middleware (`async (ctx, next) => { await next(); }`, one setting ctx.state.bench, one reading ctx.request.method)",
   }),
+  // The cost of recording metrics (npm run bench:metrics): forkrpc-mw0 above
+  // with an admin server, so workers record every call.
+  forkrpcWithConfig({
+    name: "forkrpc-metrics",
+    config: "bench/fixtures/metrics-on/rpc.config.ts",
+    note: "forkrpc-mw0 with `admin` set (bench/fixtures/metrics-on/rpc.config.ts): every call recorded into per-method histograms, sent with the heartbeats",
+  }),
 ];
 
 /** The `forkrpc` peer's command with `--config FILE` (relative to the repository). */

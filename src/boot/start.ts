@@ -12,6 +12,7 @@ import { loadPlugins } from "../plugins/load.ts";
 import { buildRegistry, type BuiltRegistry } from "../plugins/registry.ts";
 import { introspection } from "../plugins/introspection.ts";
 import { Activity } from "../server/activity.ts";
+import { CallMetrics } from "../metrics/recorder.ts";
 import { RpcServer } from "../server/server.ts";
 
 export interface StartedServer {
@@ -27,8 +28,10 @@ export async function loadRegistry(config: ServerConfig, activity = new Activity
   return { registry: buildRegistry(plugins, config, introspection(config, activity)) };
 }
 
-export async function startServer(config: ServerConfig, activity = new Activity()): Promise<StartedServer> {
+/** `metrics`: record per-method metrics for the master's heartbeats (only a worker with an admin server to read them does). */
+export async function startServer(config: ServerConfig, activity = new Activity(), metrics = false): Promise<StartedServer> {
   const { registry } = await loadRegistry(config, activity);
+  if (metrics) activity.metrics = new CallMetrics([...registry.methods.keys()]);
   const hookTimeoutMs = config.supervision.hookTimeoutMs;
   // Threads start with the worker, not on the first offloaded call: a thread
   // takes ~38 ms to start (more with the TypeScript loader on Node 20), and a

@@ -16,6 +16,7 @@ import { list, LIST_USAGE } from "./list.ts";
 import { newCommand, NEW_USAGE } from "./new.ts";
 import { dev, serve, SERVE_USAGE } from "./serve.ts";
 import { SIGNAL_USAGE, signalCommand } from "./signal.ts";
+import { top, TOP_USAGE } from "./top.ts";
 
 type Command = (argv: string[]) => Promise<number | undefined>;
 
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   list: { run: list, summary: "list the methods a server offers (or, with --local, this folder's plugins)", usage: LIST_USAGE },
   bench: { run: bench, summary: "load-test a server", usage: BENCH_USAGE },
   instances: { run: (argv) => instances(argv), summary: "list the servers registered in etcd", usage: INSTANCES_USAGE },
+  top: { run: top, summary: "live figures of a running server, from its admin server", usage: TOP_USAGE },
   new: { run: newCommand, summary: "write a new plugin and its test from a template", usage: NEW_USAGE },
   help: {
     run: async () => {

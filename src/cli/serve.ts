@@ -10,7 +10,7 @@ import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.t
 import { masterRegistration } from "../cluster/registration.ts";
 import { serviceManager } from "../cluster/notify.ts";
 import { runWorker } from "../cluster/worker.ts";
-import { setLogRole } from "../log.ts";
+import { log, setLogRole } from "../log.ts";
 import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { configFlagOptions, configFlagSynopsis, configFlagUsage, overridesFrom } from "./config-flags.ts";
@@ -56,6 +56,7 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   }
   if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
   if (config.workers === 0) setLogRole("server");
+  if (config.workers === 0 && config.admin !== undefined) log.warn("admin is ignored with workers: 0: the admin server runs in the master, and there is none");
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
     // One process: it registers in etcd itself, and withdraws before draining.

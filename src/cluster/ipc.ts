@@ -4,6 +4,8 @@
  * not ours and is ignored.
  */
 
+import type { MetricsDelta } from "../metrics/shape.ts";
+
 /** The master passes the write end of its report pipe (for the watchdog) in this variable. */
 export const REPORT_FD_ENV = "FORKRPC_REPORT_FD";
 
@@ -45,11 +47,15 @@ export interface HeartbeatMessage {
   readonly accepted: number;
   /** Connections closed at once: over limits.maxConnections, or a failed accept. */
   readonly rejected: number;
+  /** Of `rejected`, those lost to a failed accept. */
+  readonly acceptFailed: number;
   readonly rssBytes: number;
   /** The longest-running requests (a bounded few), for hung-worker reports. */
   readonly oldest: readonly InflightRequest[];
   /** How many requests are in flight (as activity.ts counts them). */
   readonly inflight: number;
+  /** What changed since the last heartbeat, when the master serves metrics (config.admin). */
+  readonly metrics?: MetricsDelta;
 }
 
 /** Stop accepting, answer what was received, close idle connections, exit. */
@@ -73,7 +79,9 @@ export function router<M extends { act: string }>(handlers: Handlers<M>): (msg: 
   };
 }
 
-/** Sends to the master, if there is one (there is none with --workers 0). */
-export function toPrimary(msg: ToPrimary): void {
-  if (process.connected) process.send?.(msg);
+/** Sends to the master, if there is one (there is none with --workers 0); `sent` runs once it left, or at once without a master. */
+export function toPrimary(msg: ToPrimary, sent?: () => void): void {
+  if (!process.connected || process.send === undefined) return sent?.();
+  if (sent === undefined) process.send(msg);
+  else process.send(msg, undefined, {}, () => sent());
 }

@@ -29,6 +29,10 @@ import { masterRegistration } from "./registration.ts";
 import type { MasterObserver } from "./observers.ts";
 import type { ReadyInfo } from "./shell.ts";
 import { Supervisor } from "./supervisor.ts";
+import { startAdmin } from "./admin.ts";
+import { MetricsObserver } from "./metrics-observer.ts";
+import { describe } from "../errors.ts";
+import { log } from "../log.ts";
 
 export type { ReadyInfo } from "./shell.ts";
 
@@ -91,10 +95,31 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
       process.on(signal, fn);
       handlers.push([signal, fn]);
     }
+    if (config.admin !== undefined) serveAdmin(config, supervisor);
     supervisor.start();
     hangCheckTimer = setInterval(() => supervisor.checkHangs(), Math.min(config.supervision.heartbeatMs, 1_000));
     if (options.watch) stopWatchingFiles = watchFiles(config, (file) => void supervisor.reloads.start(`changed: ${file}`));
   });
+}
+
+/**
+ * The admin server beside the workers. A port it cannot take is logged, not
+ * fatal: the RPC server matters more than its figures (and two `npm start`
+ * in one checkout must both serve).
+ */
+function serveAdmin(config: ServerConfig, supervisor: Supervisor): void {
+  const metrics = new MetricsObserver();
+  supervisor.observe(metrics);
+  startAdmin(config, metrics).then(
+    (admin) => {
+      if (admin === null) return;
+      log.info(`admin server on ${admin.url}`);
+      // Open while draining, so /readyz can say 503 until the end.
+      if (supervisor.phase === "stopped") admin.server.close();
+      else supervisor.observe({ phase: (phase) => void (phase === "stopped" && admin.server.close()) });
+    },
+    (error: unknown) => log.error(`${describe(error)}; serving without /metrics`),
+  );
 }
 
 /**

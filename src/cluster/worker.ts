@@ -28,6 +28,8 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
   // systemd may signal the whole group. Then the worker stops right after boot.
   let started: StartedServer | null = null;
   let stopReason: string | null = null;
+  /** The last heartbeat, sent before exiting: the master's totals get the calls of the final second. */
+  let lastBeat = (then: () => void) => then();
   const stop = (reason: string) => {
     if (stopReason !== null) return;
     stopReason = reason;
@@ -35,7 +37,7 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     const server = started;
     const drain = () => {
       log.info(`draining: ${reason}`);
-      void stopServer(server, config, reason).then(() => process.exit(0));
+      void stopServer(server, config, reason).then(() => lastBeat(() => process.exit(0)));
     };
     if (options.beforeStop === undefined) drain();
     else void options.beforeStop().then(drain);
@@ -47,7 +49,7 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
   const shared = createCallSlot();
   const activity = new Activity(shared);
   try {
-    started = await startServer(config, activity);
+    started = await startServer(config, activity, config.admin !== undefined && process.send !== undefined);
   } catch (error) {
     const boot = error instanceof BootError ? error : new BootError("WORKER_FAILED", describe(error), { cause: error });
     toPrimary({ act: "forkrpc:boot-failed", code: boot.code, message: boot.message });
@@ -67,14 +69,14 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     stop(reason);
     return;
   }
-  startHeartbeat(config, started, activity, shared);
+  lastBeat = startHeartbeat(config, started, activity, shared);
   const methods = pluginMethodCount(registry.methods);
   toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods, registryHash: registryHashOf(registry.methods, config.pluginRoot) });
   options.onReady?.(started);
 }
 
 /** Heartbeats to the master, and the watchdog thread that speaks when they cannot. */
-function startHeartbeat(config: ServerConfig, started: StartedServer, activity: Activity, shared: SharedArrayBuffer): void {
+function startHeartbeat(config: ServerConfig, started: StartedServer, activity: Activity, shared: SharedArrayBuffer): (then: () => void) => void {
   const { heartbeatMs, workerTimeoutMs } = config.supervision;
   startWatchdog(shared, {
     methods: [...started.registry.methods.keys()],
@@ -87,7 +89,7 @@ function startHeartbeat(config: ServerConfig, started: StartedServer, activity: 
   // with EMFILE when connections hold every descriptor: the last figure stands.
   let rssBytes = 0;
   let rssFailed = false;
-  const beat = () => {
+  const beat = (sent?: () => void) => {
     try {
       activity.tick();
       try {
@@ -104,16 +106,20 @@ function startHeartbeat(config: ServerConfig, started: StartedServer, activity: 
         connections: stats.open,
         accepted: stats.accepted,
         rejected: stats.rejected,
+        acceptFailed: stats.acceptFailed,
         rssBytes,
         oldest: activity.oldest(MAX_REPORTED_INFLIGHT),
         inflight: activity.inflight,
-      });
+        ...(activity.metrics === null ? {} : { metrics: activity.metrics.take(activity.inflightByMethod()) }),
+      }, sent);
     } catch (error) {
       log.error(`heartbeat failed: ${describe(error)}`);
+      sent?.();
     }
   };
   setInterval(beat, heartbeatMs).unref();
   beat();
+  return (then) => beat(then);
 }
 
 /**

@@ -98,3 +98,27 @@ export const accessLog = check<boolean | AccessLogOptions>((v) => {
   }
   return null;
 });
+
+/** Where the admin server listens: `{ host?, port }` or "HOST:PORT" (the flag's form; "[::1]:9464" for IPv6). */
+export interface AdminAddress {
+  readonly host?: string;
+  readonly port: number;
+}
+
+/** "HOST:PORT" as an address, or null when it is not one. */
+export function parseHostPort(text: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) return null;
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+export const adminAddress = check<AdminAddress | string>((v) => {
+  const want = '{ host?: string, port: 0..65535 } or "HOST:PORT"';
+  if (typeof v === "string") return parseHostPort(v) === null ? want : null;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
+  const { host, port, ...rest } = v as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return `${want} (unknown key "${Object.keys(rest)[0]}")`;
+  if (host !== undefined && (typeof host !== "string" || host === "")) return want;
+  return typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535 ? null : want;
+});

@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { connectionsFor, descriptorLimit } from "../descriptor-limit.ts";
 import { DEFAULT_MAX_DEPTH } from "../protocol/envelope.ts";
 import { parseHostPort } from "../registry/static.ts";
-import { accessLog, auth, bool, builtIns, functions, hostPort, int, keyPrefix, nonEmptyString, oneOf, patterns, serviceName, urls } from "./checks.ts";
+import { accessLog, adminAddress, auth, bool, builtIns, functions, hostPort, int, keyPrefix, nonEmptyString, oneOf, patterns, serviceName, urls } from "./checks.ts";
 import { key, optionalKey, type FileOf, type FlagsOf, type ResolvedOf } from "./key.ts";
 
 /** Longest timer Node honours (a larger one fires at once). */
@@ -101,6 +101,16 @@ export const KEYS = {
     check: oneOf("shared", "round-robin"),
     default: "shared",
     flag: { name: "accept", arg: "MODE", help: "shared (default) or round-robin: how workers share the socket" },
+  }),
+  /**
+   * The master's admin HTTP server (/metrics, /healthz, /readyz, the
+   * dashboard): `{ host, port }` or "HOST:PORT"; host defaults to 127.0.0.1.
+   * Absent: none, and workers record no metrics. It has no auth: keep it on
+   * loopback or a private network.
+   */
+  admin: optionalKey({
+    check: adminAddress,
+    flag: { name: "admin", arg: "HOST:PORT", help: "serve /metrics, health and the dashboard here (no auth:\nloopback or a private network only)" },
   }),
   /** Middleware for every method, outermost first (after access log and auth). */
   middleware: key({ check: functions, default: [] }),

@@ -125,6 +125,19 @@ export function encodeError(error: WireError, id: RequestId | undefined): string
   return encodeResponse(ERROR_OUT, base, id);
 }
 
+const ERROR_PREFIX = `{"out":${ERROR_OUT},"result":{"code":"`;
+
+/**
+ * The code of an answer encodeError made, or null for a result: metrics
+ * label calls by it without parsing the JSON (an escaped quote in a
+ * handler's own code cuts the label there, which is harmless).
+ */
+export function errorCodeOf(answer: string): string | null {
+  if (!answer.startsWith(ERROR_PREFIX)) return null;
+  const end = answer.indexOf('"', ERROR_PREFIX.length);
+  return answer.slice(ERROR_PREFIX.length, end < 0 ? undefined : end);
+}
+
 const GOAWAY_OUT = JSON.stringify("goaway");
 
 /** The unsolicited notice sent before a worker closes a connection that used ids. */

@@ -6,6 +6,7 @@
  */
 import type { RequestId } from "../protocol/envelope.ts";
 import { shownId } from "../log.ts";
+import type { CallMetrics } from "../metrics/recorder.ts";
 
 /** A request that is running asynchronously: a link in the list of them, oldest first. */
 export interface Running {
@@ -36,6 +37,8 @@ export const CALL_SLOT_BYTES = SLOT.ID_TEXT_BYTE + SLOT.ID_TEXT_MAX;
 export class Activity {
   /** Requests answered (results and errors alike). */
   served = 0;
+  /** Per-method counts and histograms for the master's /metrics; null when no one reads them (no admin server). */
+  metrics: CallMetrics | null = null;
   /**
    * Asynchronous requests in flight, as an intrusive list (oldest at the
    * head) and a count: O(1) to add and remove with no Set bookkeeping, which
@@ -102,6 +105,13 @@ export class Activity {
     else r.next.prev = r.prev;
     r.prev = r.next = null;
     this.#inflight--;
+  }
+
+  /** Requests running asynchronously now, by method (once a heartbeat: a walk of the list). */
+  inflightByMethod(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let r = this.#head; r !== null; r = r.next) out[r.method] = (out[r.method] ?? 0) + 1;
+    return out;
   }
 
   /** The `limit` longest-running requests, with their age in ms. */

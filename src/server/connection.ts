@@ -62,7 +62,7 @@ export class Connection implements RequestsOwner {
   /** A framing fault, answered once everything before it is answered. */
   #fatal: Fault | null = null;
   #flushQueued = false;
-  /** When bytes last came in or went out (the quiet period of a departure, the idle timeout). */
+  /** When bytes last came in or went out (the quiet period of a departure, the idle timeout, call durations). */
   #lastActivity = performance.now();
   #timer: NodeJS.Timeout | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
@@ -92,6 +92,11 @@ export class Connection implements RequestsOwner {
   /** The client has gone (or half-closed): what a request's signal reports. */
   get clientGone(): boolean {
     return this.#clientGone;
+  }
+
+  /** Set at each read and write: during a read's handling, when it began. */
+  get readAt(): number {
+    return this.#lastActivity;
   }
 
   watch(ctx: RequestContext): void {
@@ -167,9 +172,9 @@ export class Connection implements RequestsOwner {
       // Its first id arrived while departing: it can be told now.
       this.#apply({ type: "first-id" });
     }
-    if (isRejected(req)) this.#answers.now(encodeError(req.fault, req.id), hasId);
-    else if (goneAway) this.#answers.now(encodeError(UNAVAILABLE, req.id), hasId);
-    else this.#requests.run(req, hasId);
+    if (isRejected(req)) this.#requests.refuse(req.fault, req.id, hasId);
+    else if (goneAway) this.#requests.refuse(UNAVAILABLE, req.id, hasId);
+    else this.#requests.run(req, hasId, end - start);
     return this.#output.roomLeft;
   };
 
@@ -199,7 +204,7 @@ export class Connection implements RequestsOwner {
     const limit = this.#limits.maxPipelined;
     do {
       if (this.#state >= State.Closing) return;
-      if (this.#output.write()) this.#lastActivity = performance.now();
+      if (this.#output.write()) this.#requests.written((this.#lastActivity = performance.now()));
       this.#output.startRead();
       this.#reader.set(Pause.Owed, this.#answers.owed >= (this.#reader.has(Pause.Owed) ? limit / 2 : limit));
       this.#reader.set(Pause.Output, this.#output.full);
@@ -215,6 +220,7 @@ export class Connection implements RequestsOwner {
 
   readonly #onFault = (bad: Fault): void => {
     this.#fatal = bad;
+    this.#requests.faulted(bad.code);
     this.#apply({ type: "finish" });
   };
 

@@ -11,15 +11,15 @@ import { log } from "../log.ts";
 import { CallContext } from "../middleware/context.ts";
 import { isThenable } from "../middleware/compose.ts";
 import { deadlineOf, withDeadline } from "../middleware/deadline.ts";
-import type { MethodEntry, Registry } from "../plugins/registry.ts";
+import type { MethodEntry } from "../plugins/registry.ts";
 import type { Chains } from "../plugins/chain.ts";
 import type { Activity } from "./activity.ts";
 import type { RequestContext } from "../request/request-context.ts";
 
 const SHOWN_NAME_CHARS = 100;
 
-export function dispatch(methods: Registry, req: RequestEnvelope, ctx: RequestContext, activity: Activity): string | Promise<string> {
-  const entry = methods.get(req.method);
+/** `entry`: the method the request names, looked up by the caller (undefined: none). */
+export function dispatch(entry: MethodEntry | undefined, req: RequestEnvelope, ctx: RequestContext, activity: Activity): string | Promise<string> {
   if (entry === undefined) return methodNotFound(req);
   let ms: number;
   try {

@@ -5,7 +5,9 @@
  * freed only when the handler settles, which for a request cut short by its
  * deadline is later than its answer.
  */
-import { encodeError, type RequestEnvelope } from "../protocol/envelope.ts";
+import { encodeError, errorCodeOf, type RequestEnvelope, type RequestId, type WireError } from "../protocol/envelope.ts";
+import type { CallMetrics } from "../metrics/recorder.ts";
+import type { MethodEntry } from "../plugins/registry.ts";
 import type { Registry } from "../plugins/registry.ts";
 import { overLimit, type InflightLimits } from "../middleware/limits.ts";
 import type { Activity, Running } from "./activity.ts";
@@ -18,6 +20,8 @@ export interface RequestsOwner extends ContextOwner {
   answered(): void;
   /** A bug threw where nothing may: drop the connection, never the worker. */
   lost(error: unknown): void;
+  /** When the read being handled began (performance.now()): where a call's duration starts. */
+  readonly readAt: number;
 }
 
 export class Requests {
@@ -37,17 +41,25 @@ export class Requests {
     this.#owner = owner;
   }
 
-  run(req: RequestEnvelope, hasId: boolean): void {
+  /** `bytes`: the request's body size, for the size histogram. */
+  run(req: RequestEnvelope, hasId: boolean, bytes: number): void {
     const activity = this.#activity;
+    const metrics = activity.metrics;
+    const startedAt = this.#owner.readAt;
+    const entry = this.#methods.get(req.method);
     const full = overLimit(this.#limits, this.#occupied, activity.inflight);
-    // Looked up only when full: rpc.health must answer precisely then.
-    if (full !== null && this.#methods.get(req.method)?.unlimited !== true) return this.#answers.now(encodeError(full, req.id), hasId);
+    if (full !== null && entry?.unlimited !== true) {
+      const text = encodeError(full, req.id);
+      if (metrics !== null) record(metrics, entry, startedAt, bytes, text);
+      return this.#answers.now(text, hasId);
+    }
 
     const ctx = new RequestContext(req, this.#owner);
-    const outcome = dispatch(this.#methods, req, ctx, activity);
+    const outcome = dispatch(entry, req, ctx, activity);
     if (typeof outcome === "string") {
       ctx.done();
       activity.served++;
+      if (metrics !== null) record(metrics, entry, startedAt, bytes, outcome);
       this.#answers.now(outcome, hasId);
       return;
     }
@@ -60,6 +72,7 @@ export class Requests {
       try {
         ctx.done();
         activity.served++;
+        if (metrics !== null) record(metrics, entry, startedAt, bytes, text);
         this.#answers.fill(slot, text);
         this.#release(ctx.outliving, running);
         owner.answered();
@@ -67,6 +80,22 @@ export class Requests {
         owner.lost(error);
       }
     }, owner.lost);
+  }
+
+  /** A request answered with an error before reaching a method: malformed, or sent while going away. */
+  refuse(fault: WireError, id: RequestId | undefined, hasId: boolean): void {
+    this.#activity.metrics?.rejected(fault.code);
+    this.#answers.now(encodeError(fault, id), hasId);
+  }
+
+  /** Answers were just written: the calls answered since get their duration. */
+  written(now: number): void {
+    this.#activity.metrics?.written(now);
+  }
+
+  /** A framing fault that will close the connection: counted with the refused requests. */
+  faulted(code: string): void {
+    this.#activity.metrics?.rejected(code);
   }
 
   /** Frees the slot when the handler settles: now, or after the answer when the deadline cut it short. */
@@ -78,4 +107,9 @@ export class Requests {
     if (outliving === null) free();
     else outliving.then(free, free);
   }
+}
+
+/** One answered call into the worker's metrics: the answer's length stands for its size (they are equal for ASCII JSON). */
+function record(metrics: CallMetrics, entry: MethodEntry | undefined, readAt: number, bytes: number, answer: string): void {
+  metrics.record(entry === undefined ? metrics.other : entry.index, errorCodeOf(answer), readAt, bytes, answer.length);
 }

@@ -31,6 +31,8 @@ export class RpcServer {
   #accepted = 0;
   /** Connections closed at once: over maxConnections, or lost to a failed accept. */
   #rejected = 0;
+  /** Of those, lost to a failed accept (EMFILE, ENFILE) rather than refused over maxConnections. */
+  #acceptFailed = 0;
   /** -Infinity, not 0: performance.now() counts from process start, so a worker
    *  that refuses a connection in its first second would otherwise stay silent. */
   #acceptErrorLogged = Number.NEGATIVE_INFINITY;
@@ -55,9 +57,9 @@ export class RpcServer {
     });
   }
 
-  /** Connections accepted so far, open now, and closed at once for want of room. */
-  get stats(): { accepted: number; open: number; rejected: number } {
-    return { accepted: this.#accepted, open: this.#connections.size, rejected: this.#rejected };
+  /** Connections accepted so far, open now, and closed at once for want of room (acceptFailed: of those, by a failed accept). */
+  get stats(): { accepted: number; open: number; rejected: number; acceptFailed: number } {
+    return { accepted: this.#accepted, open: this.#connections.size, rejected: this.#rejected, acceptFailed: this.#acceptFailed };
   }
 
   /** At most one line a second: a flood must not turn into a flood of log lines. */
@@ -78,6 +80,7 @@ export class RpcServer {
         // After listen, the only errors are failed accepts: the server keeps listening.
         this.#net.on("error", (error: NodeJS.ErrnoException) => {
           this.#rejected++;
+          this.#acceptFailed++;
           this.#warn(`accept failed (${error.code ?? error.message}): ${this.#connections.size} connections open; see limits.maxConnections`);
         });
         resolve(this.#net.address() as AddressInfo);

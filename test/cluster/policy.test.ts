@@ -8,7 +8,7 @@ import { newRecord } from "../../src/cluster/records.ts";
 const S = { ...SUPERVISION_DEFAULTS, minUptimeMs: 10_000, crashLoopLimit: 3 };
 
 function beat(over: Partial<HeartbeatMessage> = {}): HeartbeatMessage {
-  return { act: "forkrpc:heartbeat", served: 0, connections: 0, accepted: 0, rejected: 0, rssBytes: 0, oldest: [], inflight: 0, ...over };
+  return { act: "forkrpc:heartbeat", served: 0, connections: 0, accepted: 0, rejected: 0, acceptFailed: 0, rssBytes: 0, oldest: [], inflight: 0, ...over };
 }
 
 test("respawnDelay: none after a healthy death, then doubling from respawnDelayMs up to respawnDelayMaxMs", () => {

@@ -12,7 +12,7 @@ import { fakeMaster, INFO, serving, settle } from "./fake-master.ts";
 const SUP = { respawnDelayMs: 100, respawnDelayMaxMs: 1_000, minUptimeMs: 10_000, crashLoopLimit: 3 };
 
 function beat(served: number, rssBytes = 0): HeartbeatMessage {
-  return { act: "forkrpc:heartbeat", served, connections: 0, accepted: 0, rejected: 0, rssBytes, oldest: [], inflight: 0 };
+  return { act: "forkrpc:heartbeat", served, connections: 0, accepted: 0, rejected: 0, acceptFailed: 0, rssBytes, oldest: [], inflight: 0 };
 }
 
 test("start: forks the target, announces once every worker is ready, with the ready count", () => {
