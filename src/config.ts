@@ -60,14 +60,14 @@ export const SUPERVISION_DEFAULTS = resolveTable(KEYS.supervision, undefined, {}
 type Values = Readonly<Record<string, unknown>>;
 
 /**
- * Each key's value: the flag's (top level only), else the file's, else the
+ * Each key's value: the flag's, else the file's, else the
  * default. Paths are resolved against the folder of where they came from.
  */
 function resolveTable(table: Table, file: Values | undefined, flags: Values, roots: { file: string; flag: string }): Values {
   const out: Record<string, unknown> = {};
   for (const [name, entry] of Object.entries(table)) {
     if (!isKey(entry)) {
-      out[name] = resolveTable(entry, file?.[name] as Values | undefined, {}, roots);
+      out[name] = resolveTable(entry, file?.[name] as Values | undefined, (flags[name] as Values | undefined) ?? {}, roots);
       continue;
     }
     const fromFlag = entry.flag === undefined ? undefined : flags[name];

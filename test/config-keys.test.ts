@@ -106,15 +106,22 @@ test("serve flags: one per key with a flag, parsed against the range the file is
   assert.deepEqual(Object.keys(configFlagOptions()).sort(), flagged.map(([, key]) => key.flag?.name).sort());
   for (const [path, key] of flagged) {
     const flag = key.flag as NonNullable<AnyKey["flag"]>;
-    assert.ok(!path.includes("."), `${path}: only top-level keys have flags (overrides are top-level)`);
     assert.ok(SERVE_USAGE.includes(`--${flag.name}`), `usage names --${flag.name}`);
     if (!isIntCheck(key.check)) continue;
     const { min, max } = key.check;
-    assert.deepEqual(overridesFrom({ [flag.name]: String(max) }), { [path]: max });
-    assert.deepEqual(overridesFrom({ [flag.name]: String(min) }), { [path]: min });
+    const at = (n: number) => path.split(".").reduceRight<unknown>((inner, part) => ({ [part]: inner }), n);
+    assert.deepEqual(overridesFrom({ [flag.name]: String(max) }), at(max));
+    assert.deepEqual(overridesFrom({ [flag.name]: String(min) }), at(min));
     assert.throws(() => overridesFrom({ [flag.name]: String(max + 1) }), { name: "UsageError", message: `--${flag.name} must be an integer from ${min} to ${max}, got "${max + 1}"` });
   }
   assert.deepEqual(overridesFrom({ plugins: ["a/*.ts", "b/*.ts"], "pid-file": "x.pid", host: "::1" }), { plugins: ["a/*.ts", "b/*.ts"], pidFile: "x.pid", host: "::1" });
+  assert.deepEqual(overridesFrom({ "tls-cert": "c.pem", "tls-key": "k.pem" }), { tls: { cert: "c.pem", key: "k.pem" } });
+});
+
+test("a flag of a grouped key wins over the file's, and its path is relative to the current folder", () => {
+  const file = validateConfig({ tls: { cert: "file.pem", key: "key.pem", minVersion: "TLSv1.3" } }, "test");
+  const config = resolveConfig(file, overridesFrom({ "tls-cert": "flag.pem" }), "/app/rpc.config.ts", "/cwd");
+  assert.deepEqual(config.tls, { cert: "/cwd/flag.pem", key: "/app/key.pem", ca: undefined, clientAuth: "none", minVersion: "TLSv1.3" });
 });
 
 test("a flag's help names its key's default where that is one fixed word", () => {
@@ -140,7 +147,8 @@ const shapes: Array<true> = [
   true satisfies Equal<ServerConfig["accessLog"], boolean | AccessLogOptions>,
   true satisfies Equal<ServerConfig["supervision"], Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>>,
   true satisfies Equal<ServerConfig["configFile"], string | undefined>,
-  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept">,
+  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "tls">,
   true satisfies Equal<ConfigOverrides["port"], number | undefined>,
+  true satisfies Equal<keyof NonNullable<ConfigOverrides["tls"]>, "cert" | "key" | "ca" | "clientAuth">,
 ];
 void shapes;

@@ -13,6 +13,7 @@ import { buildRegistry, type BuiltRegistry } from "../plugins/registry.ts";
 import { introspection } from "../plugins/introspection.ts";
 import { Activity } from "../server/activity.ts";
 import { RpcServer } from "../server/server.ts";
+import { loadTlsMaterial, tlsEnabled } from "../server/tls.ts";
 
 export interface StartedServer {
   readonly server: RpcServer;
@@ -28,10 +29,12 @@ export async function loadRegistry(config: ServerConfig, activity = new Activity
 }
 
 export async function startServer(config: ServerConfig, activity = new Activity()): Promise<StartedServer> {
+  // Certificates first: a bad file fails the boot before plugins load and hooks run.
+  const tls = tlsEnabled(config.tls) ? loadTlsMaterial(config.tls) : undefined;
   const { registry } = await loadRegistry(config, activity);
   const hookTimeoutMs = config.supervision.hookTimeoutMs;
   await runStartHooks(registry.hooked, hookTimeoutMs);
-  const server = new RpcServer(registry.methods, config, activity);
+  const server = new RpcServer(registry.methods, config, activity, undefined, tls);
   try {
     const address = await server.listen(config.host, config.port);
     return { server, registry, address };

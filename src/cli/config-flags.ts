@@ -5,16 +5,16 @@
  */
 import type { ConfigOverrides } from "../config.ts";
 import { isIntCheck } from "../config/checks.ts";
-import { isKey, type AnyKey, type Flag } from "../config/key.ts";
+import { keyPaths, type AnyKey, type Flag } from "../config/key.ts";
 import { KEYS } from "../config/keys.ts";
 import { intFlag, type Flags } from "./args.ts";
 
 /** Width of the flag column in usage text, as the hand-written lines of serve.ts. */
 const COLUMN = 15;
 
-/** The top-level keys that have a flag, in table order. */
+/** The keys that have a flag, by dotted path ("tls.cert"), in table order. */
 function flagged(): Array<[string, AnyKey & { flag: Flag }]> {
-  return Object.entries(KEYS).flatMap(([name, entry]) => (isKey(entry) && entry.flag !== undefined ? [[name, entry as AnyKey & { flag: Flag }]] : []));
+  return keyPaths(KEYS).flatMap(([path, entry]) => (entry.flag !== undefined ? [[path, entry as AnyKey & { flag: Flag }]] : []));
 }
 
 /** parseArgs options: every value is a string (numbers are parsed here, to name the flag in the error). */
@@ -34,10 +34,14 @@ export function configFlagOptions(): Flags {
  */
 export function overridesFrom(values: Record<string, unknown>): ConfigOverrides {
   const overrides: Record<string, unknown> = {};
-  for (const [name, { check, flag }] of flagged()) {
+  for (const [path, { check, flag }] of flagged()) {
     const raw = values[flag.name];
     if (raw === undefined) continue;
-    overrides[name] = isIntCheck(check) ? intFlag(flag.name, raw as string, check.min, check.max) : raw;
+    const parts = path.split(".");
+    const name = parts.pop() as string;
+    let group = overrides;
+    for (const part of parts) group = (group[part] ??= {}) as Record<string, unknown>;
+    group[name] = isIntCheck(check) ? intFlag(flag.name, raw as string, check.min, check.max) : raw;
   }
   return overrides as ConfigOverrides;
 }

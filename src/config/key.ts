@@ -83,7 +83,12 @@ export type FileOf<S> = { -readonly [K in keyof S]?: S[K] extends ConfigKey<infe
 /** The resolved config: every key present, with its default filled in. */
 export type ResolvedOf<S> = { readonly [K in keyof S]: S[K] extends ConfigKey<any, infer R, any> ? R : ResolvedOf<S[K]> };
 
-/** The keys the command line may set, with their types. */
-export type FlagsOf<S> = {
+/** A table's own keys that have a flag, with their types. */
+type KeyFlags<S> = {
   -readonly [K in keyof S as S[K] extends ConfigKey<unknown, unknown, Flag> ? K : never]?: S[K] extends ConfigKey<infer T, unknown, Flag> ? T : never;
+};
+
+/** The keys the command line may set, with their types; a group appears when one of its keys has a flag (tls.cert: --tls-cert). */
+export type FlagsOf<S> = KeyFlags<S> & {
+  -readonly [K in keyof S as S[K] extends AnyKey ? never : keyof KeyFlags<S[K]> extends never ? never : K]?: KeyFlags<S[K]>;
 };
