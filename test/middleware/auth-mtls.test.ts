@@ -62,7 +62,7 @@ test("an unauthorized certificate, none, or one not in the table: the token deci
   for (const tls of [tlsOf(false), undefined, tlsOf(true, null), tlsOf(true, cert({ uris: ["spiffe://x/y"] }))]) {
     const refused = await run(TABLE, tls);
     assert.equal(refused.code, "UNAUTHENTICATED");
-    assert.match(refused.message, /client certificate or meta.token/);
+    assert.match(refused.message ?? "", /client certificate or meta.token/);
     assert.deepEqual(await run(TABLE, tls, { token: "tok" }), { code: "ok", principal: { id: "t", scopes: [] } });
   }
 });
