@@ -13,6 +13,7 @@ export type { RpcContext, Peer, PeerTls, PeerCertificate } from "./request/conte
 export {
   RpcClient,
   type ClientOptions,
+  type ClientTlsOptions,
   type CallOptions,
   type ClientStats,
   type RpcResponse,

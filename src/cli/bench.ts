@@ -17,7 +17,7 @@ import { TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Ta
 import { preflight } from "./bench/preflight.ts";
 import { encodeRequest } from "../protocol/client-envelope.ts";
 
-export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--connections C] [--pipeline D] [--duration S]
+export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--tls-ca FILE ...] [--connections C] [--pipeline D] [--duration S]
               [--method M] [--params JSON] [--meta JSON] [--ids] [--threads T]
               [--json] [--report FILE.html] [--progress]
 
@@ -72,7 +72,7 @@ export async function bench(argv: string[]): Promise<number> {
     return 1;
   }
   const progress = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * 2 * run.threads);
-  const threads = startThreads(run, texts, progress);
+  const threads = startThreads(run, texts, progress, target.tls);
   try {
     const failure = await connected(threads);
     if (failure !== null) {
@@ -149,7 +149,7 @@ interface LoadThread {
   send(message: ToWorker): void;
 }
 
-function startThreads(run: RunSettings, texts: string[], progress: SharedArrayBuffer): LoadThread[] {
+function startThreads(run: RunSettings, texts: string[], progress: SharedArrayBuffer, tls: Target["tls"]): LoadThread[] {
   return Array.from({ length: run.threads }, (_, slot) => {
     const settings: LoadSettings = {
       host: run.host,
@@ -161,6 +161,7 @@ function startThreads(run: RunSettings, texts: string[], progress: SharedArrayBu
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       progress,
       slot,
+      tls,
     };
     const worker = new Worker(WORKER_URL, { workerData: settings });
     let onConnected: (why: string | null) => void = () => {};

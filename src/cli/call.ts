@@ -9,7 +9,7 @@ import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visibleValue } from "./escape.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken } from "./target.ts";
 
-export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--meta JSON] [--idempotent] [--out]
+export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] [--timeout MS] [--meta JSON] [--idempotent] [--out]
 
 ${TARGET_USAGE}
   --timeout      ms to wait for the answer, also sent as meta.timeoutMs (default 10000; 0: none)
@@ -44,7 +44,7 @@ export async function call(argv: string[]): Promise<number> {
     process.stderr.write(`${unreachable(target, why)}\n`);
     return 1;
   }
-  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
+  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs, ...(target.tls === undefined ? {} : { tls: target.tls }) });
   try {
     const options = { meta, idempotent: values.idempotent === true };
     const answer = values.out === true ? await client.request(method, params, options) : await client.call(method, params, options);

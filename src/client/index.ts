@@ -3,7 +3,7 @@
  * server's decorators and DI container).
  */
 export { RpcClient, type ClientStats } from "./client.ts";
-export type { ClientOptions, CallOptions } from "./options.ts";
+export type { ClientOptions, ClientTlsOptions, CallOptions } from "./options.ts";
 export type { RpcResponse } from "./call.ts";
 export type { HandlerClass, ParamsOf, ResultOf, Methods, AnyHandler, AnyMethods, UntypedName } from "./types.ts";
 export { RpcError, WIRE_CODES, type WireCode } from "../errors.ts";

@@ -22,9 +22,9 @@ function post(message: FromWorker): void {
 }
 
 async function connectAll(): Promise<void> {
-  const { host, port: serverPort, connectTimeoutMs, texts, pipeline, ids } = settings;
+  const { host, port: serverPort, connectTimeoutMs, texts, pipeline, ids, tls } = settings;
   const opening = Array.from({ length: settings.connections }, () =>
-    LoadConnection.open(host, serverPort, connectTimeoutMs).then((socket) => {
+    LoadConnection.open(host, serverPort, connectTimeoutMs, tls).then((socket) => {
       conns.push(new LoadConnection(socket, tally, texts, pipeline, ids));
     }),
   );
