@@ -27,6 +27,8 @@ import { WorkerProcesses } from "./processes.ts";
 import type { MasterObserver } from "./observers.ts";
 import type { ReadyInfo } from "./shell.ts";
 import { Supervisor } from "./supervisor.ts";
+import { TICKET_ROTATE_MS, TicketKeys } from "./ticket-keys.ts";
+import { watchCertificates } from "./tls-reload.ts";
 
 export type { ReadyInfo } from "./shell.ts";
 
@@ -54,10 +56,14 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
   // connection handed to a worker that has just died is lost.
   cluster.schedulingPolicy = config.accept === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
   return new Promise((resolve) => {
-    const processes = new WorkerProcesses(acceptEnv(config));
+    const tickets = new TicketKeys();
+    const processes = new WorkerProcesses(acceptEnv(config), () => tickets.encoded);
+    const rotateTimer = setInterval(() => processes.broadcast({ act: "forkrpc:ticket-keys", keys: tickets.rotate() }), TICKET_ROTATE_MS);
+    rotateTimer.unref();
     const handlers: Array<[NodeJS.Signals, () => void]> = [];
     let hangCheckTimer: NodeJS.Timeout | null = null;
     let stopWatchingFiles: (() => void) | null = null;
+    let stopWatchingCerts: (() => void) | null = null;
     const supervisor = new Supervisor(config, {
       fork: (r) => processes.fork(r),
       drain: (r, reason, booting) => processes.drain(r, reason, booting),
@@ -67,7 +73,9 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
       hint: (code, message) => options.hint?.(code, message),
       finished: (exitCode) => {
         if (hangCheckTimer !== null) clearInterval(hangCheckTimer);
+        clearInterval(rotateTimer);
         stopWatchingFiles?.();
+        stopWatchingCerts?.();
         for (const [signal, fn] of handlers) process.off(signal, fn);
         options.pidFile?.release();
         resolve(exitCode);
@@ -83,6 +91,7 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
     }
     supervisor.start();
     hangCheckTimer = setInterval(() => supervisor.checkHangs(), Math.min(config.supervision.heartbeatMs, 1_000));
+    stopWatchingCerts = watchCertificates(config, (msg) => processes.broadcast(msg));
     if (options.watch) stopWatchingFiles = watchFiles(config, (file) => void supervisor.reloads.start(`changed: ${file}`));
   });
 }
