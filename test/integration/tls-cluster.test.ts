@@ -73,6 +73,18 @@ test("changed files: new handshakes get the new certificate, open connections ke
   const open = connect({ host: "127.0.0.1", port: served.port, ca, servername: "localhost" });
   await new Promise((resolve, reject) => open.once("secureConnect", resolve).once("error", reject));
   const fresh = certs.newServer("server-2");
+  // New connections throughout the swap: every one is answered.
+  let swapping = true;
+  const load = (async () => {
+    const failed: string[] = [];
+    let calls = 0;
+    while (swapping) {
+      const x = await tlsExchange(served.port, { ca }, "ping");
+      calls++;
+      if (x.answer?.out !== "pong") failed.push(x.error ?? JSON.stringify(x.answer));
+    }
+    return { calls, failed };
+  })();
   copyFileSync(fresh.key, live.key);
   copyFileSync(fresh.cert, live.cert);
   let now = before;
@@ -82,6 +94,10 @@ test("changed files: new handshakes get the new certificate, open connections ke
   }
   assert.notEqual(now.fingerprint, old, "a new handshake shows the new certificate");
   await delay(1_000); // both workers have taken it
+  swapping = false;
+  const { calls, failed } = await load;
+  assert.deepEqual(failed, [], `${failed.length} of ${calls} connections during the swap failed`);
+  assert.ok(calls > 5, `${calls} connections during the swap`);
   const seen = await overBothWorkers(before.session);
   assert.ok(seen.every((x) => x.reused), "a session from before the change resumes on both workers");
   const fresh2 = await overBothWorkers(undefined);
