@@ -9,6 +9,7 @@ import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
 import { serviceManager } from "../cluster/notify.ts";
 import { runWorker } from "../cluster/worker.ts";
+import { checkCertificates } from "../cluster/tls-reload.ts";
 import { setLogRole } from "../log.ts";
 import { pluginMethodCount } from "../plugins/introspection.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -55,6 +56,8 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   }
   if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
   if (config.workers === 0) setLogRole("server");
+  // Certificates checked once, here: a bad file is one error, not one per worker.
+  checkCertificates(config);
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
     await runWorker(config, {

@@ -12,6 +12,11 @@ import { loadTlsMaterial, tlsEnabled } from "../server/tls.ts";
 import { watchTlsFiles } from "../server/tls-watch.ts";
 import type { TlsReloadMessage } from "./ipc.ts";
 
+/** Reads and checks config.tls's files (when TLS is on): throws their BootError, before any worker is forked. */
+export function checkCertificates(config: ServerConfig): void {
+  if (tlsEnabled(config.tls)) loadTlsMaterial(config.tls);
+}
+
 /** Watches config.tls's files (when TLS is on); returns the stop, or null. */
 export function watchCertificates(config: ServerConfig, broadcast: (msg: TlsReloadMessage) => void): (() => void) | null {
   if (!tlsEnabled(config.tls)) return null;

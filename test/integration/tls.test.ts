@@ -153,6 +153,8 @@ test("a missing file, or a key that is not the certificate's, stops the boot wit
     [["--tls-cert", certs.server.cert, "--tls-key", certs.client.key], new RegExp(`TLS_INVALID: ${certs.client.key} \\(tls\\.key\\) is not the private key of the certificate in ${certs.server.cert}`)],
     [["--tls-cert", join(certs.dir, "garbage.pem"), "--tls-key", certs.server.key], /TLS_INVALID: .*garbage\.pem \(tls\.cert\) is not a PEM certificate/],
     [["--tls-cert", certs.server.cert], /CONFIG_INVALID: tls: give both tls\.cert and tls\.key/],
+    // With workers the master checks the files first: one error, not one per worker.
+    [["--workers", "2", "--tls-cert", certs.server.cert, "--tls-key", missing], new RegExp(`stderr: forkrpc: TLS_FILE_UNREADABLE: ${missing} \\(tls\\.key\\) does not exist\n$`)],
   ];
   await Promise.all(
     cases.map(async ([args, expected]) => {
