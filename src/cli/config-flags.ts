@@ -58,7 +58,9 @@ export function configFlagUsage(): string {
   return flagged()
     .map(([, { flag }]) => {
       const label = `--${flag.name}${flag.short === undefined ? "" : `, -${flag.short}`}`;
-      return `  ${label.padEnd(COLUMN)}${flag.help.split("\n").join(`\n${" ".repeat(COLUMN + 2)}`)}`;
+      // A label as wide as the column keeps two spaces before its help.
+      const head = label.length < COLUMN ? label.padEnd(COLUMN) : `${label}  `;
+      return `  ${head}${flag.help.split("\n").join(`\n${" ".repeat(COLUMN + 2)}`)}`;
     })
     .join("\n");
 }
