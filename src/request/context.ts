@@ -17,6 +17,8 @@ export interface PeerTls {
   readonly authorizationError: string | undefined;
   /** "TLSv1.3", "TLSv1.2". */
   readonly protocol: string | null;
+  /** The client resumed an earlier session (an abbreviated handshake), possibly issued by another worker. */
+  readonly resumed: boolean;
   /** The client's certificate, when it showed one. */
   readonly cert: PeerCertificate | undefined;
 }

@@ -21,6 +21,7 @@ export function peerTls(socket: TLSSocket): PeerTls {
     authorized: socket.authorized === true,
     authorizationError: error === null || error === undefined ? undefined : typeof error === "string" ? error : ((error as NodeJS.ErrnoException).code ?? error.message),
     protocol: socket.getProtocol(),
+    resumed: socket.isSessionReused(),
     cert: x509 === undefined ? undefined : certificateOf(x509),
   };
 }

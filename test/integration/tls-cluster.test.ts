@@ -59,6 +59,7 @@ test("a session issued by one worker resumes on the other", { skip }, async () =
   const first = await tlsExchange(served.port, { ca }, "whoami", TOKEN);
   assert.equal(first.reused, false);
   const seen = await overBothWorkers(first.session);
+  assert.ok(seen.every((x) => x.answer?.result.tls.resumed === true), "ctx.peer.tls.resumed says so too");
   assert.deepEqual(
     seen.map((x) => x.reused),
     seen.map(() => true),

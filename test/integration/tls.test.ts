@@ -110,7 +110,7 @@ test('clientAuth "request": an expired or foreign certificate is not authorized,
     assert.deepEqual(withToken.answer?.result?.principal, { id: "token", scopes: [] });
   }
   const none = await tlsExchange(requesting.port, { ca: certs.read(certs.ca.cert) }, "whoami", { token: "tok" });
-  assert.deepEqual({ ...none.answer?.result?.tls, cert: none.answer?.result?.tls.cert ?? null }, { authorized: false, authorizationError: "UNABLE_TO_GET_ISSUER_CERT", protocol: "TLSv1.3", cert: null });
+  assert.deepEqual({ ...none.answer?.result?.tls, cert: none.answer?.result?.tls.cert ?? null }, { authorized: false, authorizationError: "UNABLE_TO_GET_ISSUER_CERT", protocol: "TLSv1.3", resumed: false, cert: null });
 });
 
 test('clientAuth "require": no certificate, an expired one or a foreign one is refused in the handshake', { skip }, async () => {

@@ -25,6 +25,7 @@ const tlsOf = (authorized: boolean, c: PeerCertificate | null = cert()): PeerTls
   authorized,
   authorizationError: authorized ? undefined : "CERT_HAS_EXPIRED",
   protocol: "TLSv1.3",
+  resumed: false,
   cert: c ?? undefined,
 });
 
