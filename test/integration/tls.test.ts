@@ -12,6 +12,7 @@ import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { makeCerts, type Pair, type TestCerts } from "../helpers/certs.ts";
 import { ROOT, serve, type Served } from "../helpers/server.ts";
 import { missingTools } from "../helpers/tools.ts";
@@ -142,6 +143,22 @@ test("RpcClient's tls option: a call with a client certificate, and a clear erro
     await assert.rejects(wrong.call("ping", 1), (error: { code: string; message: string }) => error.code === "DEADLINE_EXCEEDED" && /altnames/.test(error.message));
   } finally {
     await wrong.close();
+  }
+});
+
+test("RpcClient offers its last session when it reconnects, so the new connection resumes", { skip }, async () => {
+  const client = new RpcClient({ port: requesting.port, tls: withCert(certs.client) });
+  try {
+    const first = (await client.call("whoami", null)) as { tls: { resumed: boolean } };
+    assert.equal(first.tls.resumed, false);
+    // The server closes the idle connection after limits.idleTimeoutMs (1 s); the client reconnects.
+    for (let i = 0; i < 50 && client.stats().opened < 2; i++) await delay(100);
+    assert.equal(client.stats().opened, 2, "the idle connection was closed and replaced");
+    const second = (await client.call("whoami", null)) as { tls: { resumed: boolean; cert: { cn: string } } };
+    assert.equal(second.tls.resumed, true);
+    assert.equal(second.tls.cert.cn, "client-a", "a resumed session keeps the client's certificate");
+  } finally {
+    await client.close();
   }
 });
 
