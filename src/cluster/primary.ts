@@ -91,7 +91,13 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
     }
     supervisor.start();
     hangCheckTimer = setInterval(() => supervisor.checkHangs(), Math.min(config.supervision.heartbeatMs, 1_000));
-    stopWatchingCerts = watchCertificates(config, (msg) => processes.broadcast(msg));
+    // The certificate files of the config being served: after a reload, the new config's.
+    const watchCerts = () => {
+      stopWatchingCerts?.();
+      stopWatchingCerts = watchCertificates(supervisor.config, (msg) => processes.broadcast(msg));
+    };
+    supervisor.observe({ reload: (_generation, outcome) => outcome === "complete" && watchCerts() });
+    watchCerts();
     if (options.watch) stopWatchingFiles = watchFiles(config, (file) => void supervisor.reloads.start(`changed: ${file}`));
   });
 }

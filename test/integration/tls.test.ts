@@ -34,7 +34,7 @@ before(async () => {
   if (skip) return;
   certs = makeCerts();
   [requesting, requiring] = await Promise.all([
-    serve({ cwd: FIXTURE, args: tlsFlags("request"), timeoutMs: 60_000 }),
+    serve({ cwd: FIXTURE, args: ["--config", "idle.config.ts", ...tlsFlags("request")], timeoutMs: 60_000 }),
     serve({ cwd: FIXTURE, args: tlsFlags("require"), timeoutMs: 60_000 }),
   ]);
 });
