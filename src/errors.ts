@@ -73,6 +73,8 @@ export const BOOT_CODES = {
   INJECTION_FAILED: "constructing a handler or one of its services threw",
   HOOK_FAILED: "an onWorkerStart() hook threw or outran supervision.hookTimeoutMs",
   LISTEN_FAILED: "the listening socket could not be opened",
+  TLS_FILE_UNREADABLE: "a file of config.tls (cert, key, ca) is missing or cannot be read",
+  TLS_INVALID: "a file of config.tls is not PEM, or tls.key is not the private key of tls.cert",
   PID_FILE_IN_USE: "the pid file names a running forkrpc master other than this one",
   PID_FILE_UNWRITABLE: "the pid file cannot be written (or read) where the config or --pid-file puts it",
   WORKER_FAILED: "a worker could not start for another reason (an unexpected error during boot, or it exited before it was ready)",

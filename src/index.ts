@@ -9,10 +9,11 @@ export { Rpc } from "./decorators/rpc.ts";
 export type { RpcOptions, RpcHandler } from "./request/method.ts";
 export { RpcError, BootError, WIRE_CODES, BOOT_CODES, type WireCode, type BootCode } from "./errors.ts";
 export { defineConfig, ServerConfig, type ForkrpcConfig } from "./config.ts";
-export type { RpcContext, Peer } from "./request/context.ts";
+export type { RpcContext, Peer, PeerTls, PeerCertificate } from "./request/context.ts";
 export {
   RpcClient,
   type ClientOptions,
+  type ClientTlsOptions,
   type CallOptions,
   type ClientStats,
   type EndpointStats,

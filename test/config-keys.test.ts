@@ -114,6 +114,13 @@ test("serve flags: one per key with a flag, parsed against the range the file is
     assert.throws(() => overridesFrom({ [flag.name]: String(max + 1) }), { name: "UsageError", message: `--${flag.name} must be an integer from ${min} to ${max}, got "${max + 1}"` });
   }
   assert.deepEqual(overridesFrom({ plugins: ["a/*.ts", "b/*.ts"], "pid-file": "x.pid", host: "::1" }), { plugins: ["a/*.ts", "b/*.ts"], pidFile: "x.pid", host: "::1" });
+  assert.deepEqual(overridesFrom({ "tls-cert": "c.pem", "tls-key": "k.pem" }), { tls: { cert: "c.pem", key: "k.pem" } });
+});
+
+test("a flag of a grouped key wins over the file's, and its path is relative to the current folder", () => {
+  const file = validateConfig({ tls: { cert: "file.pem", key: "key.pem", minVersion: "TLSv1.3" } }, "test");
+  const config = resolveConfig(file, overridesFrom({ "tls-cert": "flag.pem" }), "/app/rpc.config.ts", "/cwd");
+  assert.deepEqual(config.tls, { cert: "/cwd/flag.pem", key: "/app/key.pem", ca: undefined, clientAuth: "none", minVersion: "TLSv1.3" });
 });
 
 test("flags of nested keys: --etcd, --service and --advertise set registry.*, and win over the file key by key", () => {
@@ -154,10 +161,11 @@ const shapes: Array<true> = [
   true satisfies Equal<ServerConfig["accessLog"], boolean | AccessLogOptions>,
   true satisfies Equal<ServerConfig["supervision"], Readonly<Required<NonNullable<ForkrpcConfig["supervision"]>>>>,
   true satisfies Equal<ServerConfig["configFile"], string | undefined>,
-  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "threads" | "registry" | "admin">,
+  true satisfies Equal<keyof ConfigOverrides, "host" | "port" | "workers" | "plugins" | "pidFile" | "accept" | "threads" | "registry" | "admin" | "tls">,
   true satisfies Equal<ConfigOverrides["threads"], { perWorker?: number } | undefined>,
   true satisfies Equal<keyof NonNullable<ConfigOverrides["registry"]>, "etcd" | "service" | "advertise">,
   true satisfies Equal<NonNullable<ConfigOverrides["registry"]>["etcd"], { endpoints?: string[] } | undefined>,
   true satisfies Equal<ConfigOverrides["port"], number | undefined>,
+  true satisfies Equal<keyof NonNullable<ConfigOverrides["tls"]>, "cert" | "key" | "ca" | "clientAuth">,
 ];
 void shapes;

@@ -60,6 +60,7 @@ test("defaults: 127.0.0.1:8080, one worker per CPU, plugins/**/*.{ts,js}, 1 MiB 
     shutdown: { graceMs: 30000, goawayLingerMs: 1000, quietMs: 100 },
     accept: "shared",
     pidFile: undefined,
+    tls: { cert: undefined, key: undefined, ca: undefined, clientAuth: "none", minVersion: "TLSv1.2" },
     middleware: [],
     auth: undefined,
     accessLog: false,

@@ -14,6 +14,7 @@ import { introspection } from "../plugins/introspection.ts";
 import { Activity } from "../server/activity.ts";
 import { CallMetrics } from "../metrics/recorder.ts";
 import { RpcServer } from "../server/server.ts";
+import { loadTlsMaterial, tlsEnabled } from "../server/tls.ts";
 
 export interface StartedServer {
   readonly server: RpcServer;
@@ -30,6 +31,8 @@ export async function loadRegistry(config: ServerConfig, activity = new Activity
 
 /** `metrics`: record per-method metrics for the master's heartbeats (only a worker with an admin server to read them does). */
 export async function startServer(config: ServerConfig, activity = new Activity(), metrics = false): Promise<StartedServer> {
+  // Certificates first: a bad file fails the boot before plugins load and hooks run.
+  const tls = tlsEnabled(config.tls) ? loadTlsMaterial(config.tls) : undefined;
   const { registry } = await loadRegistry(config, activity);
   if (metrics) activity.metrics = new CallMetrics([...registry.methods.keys()]);
   const hookTimeoutMs = config.supervision.hookTimeoutMs;
@@ -43,7 +46,7 @@ export async function startServer(config: ServerConfig, activity = new Activity(
     await registry.pool?.close();
     throw error;
   }
-  const server = new RpcServer(registry.methods, config, activity);
+  const server = new RpcServer(registry.methods, config, activity, undefined, tls);
   try {
     const address = await server.listen(config.host, config.port);
     return { server, registry, address };

@@ -18,7 +18,7 @@ import { ETCD_FLAGS, ETCD_USAGE, etcdTargetFrom, listServing } from "./etcd-targ
 import { preflight } from "./bench/preflight.ts";
 import { encodeRequest } from "../protocol/client-envelope.ts";
 
-export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--connections C] [--pipeline D] [--duration S]
+export const BENCH_USAGE = `forkrpc bench [--host HOST] [--port N] [--config FILE] [--token T] [--tls-ca FILE ...] [--connections C] [--pipeline D] [--duration S]
               [--method M] [--params JSON] [--meta JSON] [--ids] [--threads T]
               [--json] [--report FILE.html] [--progress] [--etcd URL --service NAME]
 
@@ -75,7 +75,7 @@ export async function bench(argv: string[]): Promise<number> {
     return 1;
   }
   const progress = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * 2 * run.threads);
-  const threads = startThreads(run, targets, texts, progress);
+  const threads = startThreads(run, targets, texts, progress, target.tls);
   try {
     const failure = await connected(threads);
     if (failure !== null) {
@@ -166,7 +166,7 @@ interface LoadThread {
   send(message: ToWorker): void;
 }
 
-function startThreads(run: RunSettings, targets: readonly Target[], texts: string[], progress: SharedArrayBuffer): LoadThread[] {
+function startThreads(run: RunSettings, targets: readonly Target[], texts: string[], progress: SharedArrayBuffer, tls: Target["tls"]): LoadThread[] {
   const share = Math.floor(run.connections / run.threads);
   const extra = run.connections % run.threads;
   return Array.from({ length: run.threads }, (_, slot) => {
@@ -180,6 +180,7 @@ function startThreads(run: RunSettings, targets: readonly Target[], texts: strin
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       progress,
       slot,
+      tls,
     };
     const worker = new Worker(WORKER_URL, { workerData: settings });
     let onConnected: (why: string | null) => void = () => {};

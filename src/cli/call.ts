@@ -10,7 +10,7 @@ import { safeJson, visibleValue } from "./escape.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Target } from "./target.ts";
 import { ETCD_FLAGS, ETCD_USAGE, etcdTargetFrom, listServing } from "./etcd-target.ts";
 
-export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--meta JSON] [--idempotent] [--out]
+export const CALL_USAGE = `forkrpc call <method> [params-json] [--host HOST] [--port N] [--config FILE] [--token T] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] [--timeout MS] [--meta JSON] [--idempotent] [--out]
        forkrpc call <method> [params-json] --etcd URL [--service NAME] [--etcd-prefix P] [...]
 
 ${TARGET_USAGE}
@@ -60,7 +60,7 @@ export async function call(argv: string[]): Promise<number> {
       process.stderr.write(`${unreachable(target, why)}\n`);
       return 1;
     }
-    client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
+    client = new RpcClient({ host: target.host, port: target.port, timeoutMs, ...(target.tls === undefined ? {} : { tls: target.tls }) });
   }
   try {
     const options = { meta, idempotent: values.idempotent === true };

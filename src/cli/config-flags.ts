@@ -13,7 +13,7 @@ import { intFlag, UsageError, type Flags } from "./args.ts";
 /** Width of the flag column in usage text, as the hand-written lines of serve.ts. */
 const COLUMN = 15;
 
-/** The keys that have a flag, with their dotted paths, in table order. */
+/** The keys that have a flag, by dotted path ("tls.cert"), in table order. */
 function flagged(): Array<[string, AnyKey & { flag: Flag }]> {
   return keyPaths(KEYS).flatMap(([path, entry]) => (entry.flag !== undefined ? [[path, entry as AnyKey & { flag: Flag }]] : []));
 }
@@ -66,7 +66,9 @@ export function configFlagUsage(): string {
   return flagged()
     .map(([, { flag }]) => {
       const label = `--${flag.name}${flag.short === undefined ? "" : `, -${flag.short}`}`;
-      return `  ${label.padEnd(COLUMN)}${flag.help.split("\n").join(`\n${" ".repeat(COLUMN + 2)}`)}`;
+      // A label as wide as the column keeps two spaces before its help.
+      const head = label.length < COLUMN ? label.padEnd(COLUMN) : `${label}  `;
+      return `  ${head}${flag.help.split("\n").join(`\n${" ".repeat(COLUMN + 2)}`)}`;
     })
     .join("\n");
 }

@@ -13,7 +13,7 @@ import { safeJson, visible, visibleValue } from "./escape.ts";
 import { schemaSummary } from "./schema-summary.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, type Target } from "./target.ts";
 
-export const LIST_USAGE = `forkrpc list [--host HOST] [--port N] [--config FILE] [--token T] [--timeout MS] [--json]
+export const LIST_USAGE = `forkrpc list [--host HOST] [--port N] [--config FILE] [--token T] [--tls-ca FILE ...] [--timeout MS] [--json]
 forkrpc list --local [--config FILE] [--json]
 
 ${TARGET_USAGE}
@@ -60,7 +60,7 @@ async function localMethods(configPath: string | undefined): Promise<MethodDescr
 async function remoteMethods(target: Target, timeoutMs: number): Promise<MethodDescription[] | string> {
   const why = await probe(target, timeoutMs);
   if (why !== null) return unreachable(target, why);
-  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs });
+  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs, ...(target.tls === undefined ? {} : { tls: target.tls }) });
   try {
     // rpc.discover needs a token when auth is on (introspection.public decides).
     const meta = target.token === undefined ? undefined : { token: target.token };

@@ -10,6 +10,7 @@ import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.t
 import { masterRegistration } from "../cluster/registration.ts";
 import { serviceManager } from "../cluster/notify.ts";
 import { runWorker } from "../cluster/worker.ts";
+import { checkCertificates } from "../cluster/tls-reload.ts";
 import { log, setLogRole } from "../log.ts";
 import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -57,6 +58,8 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
   if (config.workers === 0) setLogRole("server");
   if (config.workers === 0 && config.admin !== undefined) log.warn("admin is ignored with workers: 0: the admin server runs in the master, and there is none");
+  // Certificates checked once, here: a bad file is one error, not one per worker.
+  checkCertificates(config);
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
     // One process: it registers in etcd itself, and withdraws before draining.

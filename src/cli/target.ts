@@ -3,9 +3,13 @@
  * --port and --token first, then FORKRPC_TOKEN, then the folder's config
  * (rpc.config.*, or --config FILE), then 127.0.0.1:8080. And a quick check
  * that something listens there, so that a stopped server is reported at
- * once and plainly instead of as a timeout.
+ * once and plainly instead of as a timeout. With --tls-ca (and
+ * --tls-cert, --tls-key for mutual TLS) the commands speak TLS.
  */
-import { connect } from "node:net";
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
+import type { ClientTlsOptions } from "../client/options.ts";
 import { loadConfig, type ServerConfig } from "../config.ts";
 import { intFlag, UsageError } from "./args.ts";
 
@@ -14,12 +18,20 @@ export const TARGET_FLAGS = {
   port: { type: "string", short: "p" },
   config: { type: "string", short: "c" },
   token: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-servername": { type: "string" },
 } as const;
 
 export const TARGET_USAGE = `  --host         server address (default: the config's host, else 127.0.0.1)
   --port, -p     server port (default: the config's port, else 8080)
   --config, -c   the config to read host, port and token from (default: rpc.config.* here)
-  --token        auth token, sent as meta.token (default: $FORKRPC_TOKEN, else the config's first token)`;
+  --token        auth token, sent as meta.token (default: $FORKRPC_TOKEN, else the config's first token)
+  --tls-ca       speak TLS; the server's certificate must chain to this PEM CA file
+  --tls-cert     client certificate (PEM) for mutual TLS, with --tls-key
+  --tls-key      the client certificate's private key (PEM)
+  --tls-servername  the name the server's certificate must carry (default: --host)`;
 
 export const TOKEN_ENV = "FORKRPC_TOKEN";
 
@@ -30,6 +42,8 @@ export interface Target {
   readonly from?: string;
   /** The token to send as meta.token, if any. */
   readonly token?: string;
+  /** TLS settings (PEM texts read from the --tls-* files); absent: plaintext. */
+  readonly tls?: ClientTlsOptions;
 }
 
 /**
@@ -38,7 +52,7 @@ export interface Target {
  * config's token is only sent to the config's own host, never to a --host
  * given by hand.
  */
-export async function targetFrom(values: { host?: unknown; port?: unknown; config?: unknown; token?: unknown }): Promise<Target> {
+export async function targetFrom(values: { host?: unknown; port?: unknown; config?: unknown; token?: unknown; [flag: string]: unknown }): Promise<Target> {
   const flagHost = values.host as string | undefined;
   const flagPort = intFlag("port", values.port as string | undefined, 1, 65535);
   const configPath = values.config as string | undefined;
@@ -56,7 +70,29 @@ export async function targetFrom(values: { host?: unknown; port?: unknown; confi
   const explicit = (values.token as string | undefined) ?? nonEmpty(process.env[TOKEN_ENV]);
   if (explicit === "") throw new UsageError("--token must not be empty");
   const token = explicit ?? (flagHost === undefined ? configToken(config) : undefined);
-  return { host, port, from, ...(token === undefined ? {} : { token }) };
+  const tls = tlsFrom(values);
+  return { host, port, from, ...(token === undefined ? {} : { token }), ...(tls === undefined ? {} : { tls }) };
+}
+
+/** The --tls-* flags as client TLS options; undefined without any. */
+export function tlsFrom(values: Record<string, unknown>): ClientTlsOptions | undefined {
+  const [ca, cert, key, servername] = ["tls-ca", "tls-cert", "tls-key", "tls-servername"].map((f) => values[f] as string | undefined);
+  if (ca === undefined && cert === undefined && key === undefined && servername === undefined) return undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError("give --tls-cert and --tls-key together");
+  if (servername === "") throw new UsageError("--tls-servername must not be empty");
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      throw new UsageError(`--${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  };
+  return {
+    ...(ca === undefined ? {} : { ca: read("tls-ca", ca) }),
+    ...(cert === undefined ? {} : { cert: read("tls-cert", cert) }),
+    ...(key === undefined ? {} : { key: read("tls-key", key) }),
+    ...(servername === undefined ? {} : { servername }),
+  };
 }
 
 /** A server listening on every address is reached on the loopback one. */
@@ -101,17 +137,19 @@ export function unreachable(target: Target, why: string): string {
  * Opens and closes one connection; resolves with null when it opened, or
  * with why it did not. (RpcClient keeps reconnecting until the call's
  * deadline, which is right for a long-lived client and slow for a command.)
+ * With TLS the handshake is part of it, so a refused certificate is said plainly.
  */
 export function probe(target: Target, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
-    const socket = connect({ host: target.host, port: target.port });
+    const { host, port, tls } = target;
+    const socket: Socket = tls === undefined ? connect({ host, port }) : connectTls({ ...tls, host, port });
     const timer = setTimeout(() => done(`no answer to connect within ${timeoutMs} ms`), timeoutMs);
     const done = (why: string | null) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(why);
     };
-    socket.once("connect", () => done(null));
+    socket.once(tls === undefined ? "connect" : "secureConnect", () => done(null));
     socket.once("error", (error) => done(error.message));
   });
 }

@@ -8,11 +8,13 @@
  * stalls in the middle of an answer for longer than readTimeoutMs.
  */
 import { connect, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
 import { FrameDecoder, encodeFrames } from "../protocol/frame.ts";
 import { encodeRequest, isGoaway, isMalformed, parseResponse, type ResponseEnvelope } from "../protocol/client-envelope.ts";
 import type { CallHolder, PendingCall } from "./call.ts";
 import { ReadTimer } from "./read-timer.ts";
 import { endpointKey } from "./balancer.ts";
+import type { ClientTls } from "./options.ts";
 
 export interface ConnectionEvents {
   opened(conn: ClientConnection): void;
@@ -31,6 +33,8 @@ export interface ConnectionOptions {
   readonly maxResponseBytes: number;
   /** How long an answer frame may take to arrive once it has begun (0: no limit). */
   readonly readTimeoutMs: number;
+  /** Absent: plaintext. */
+  readonly tls: ClientTls | undefined;
 }
 
 type State = "connecting" | "open" | "goaway" | "closing" | "closed";
@@ -72,10 +76,11 @@ export class ClientConnection implements CallHolder {
     const readTimeoutMs = options.readTimeoutMs;
     this.#readTimer = readTimeoutMs > 0 ? new ReadTimer(readTimeoutMs, () => this.#onReadTimeout(readTimeoutMs)) : null;
     this.#decoder = new FrameDecoder(options.maxResponseBytes, (buf, start, end) => this.#onFrame(buf, start, end));
-    const socket = connect({ host: options.host, port: options.port, noDelay: true });
+    const socket = open(options);
     this.#socket = socket;
     socket.setTimeout(options.connectTimeoutMs);
-    socket.on("connect", () => this.#onConnect());
+    // With TLS the connection is open once the handshake is done (the timeout covers both).
+    socket.on(options.tls === undefined ? "connect" : "secureConnect", () => this.#onConnect());
     socket.on("timeout", () => this.#onTimeout());
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#because("the server closed the connection"));
@@ -268,4 +273,14 @@ export class ClientConnection implements CallHolder {
     this.#texts = [];
     this.#events.closed(this, this.#why || "the connection closed", unsent, written);
   }
+}
+
+/** A plain socket, or a TLS one offering the client's last session. */
+function open(options: ConnectionOptions): Socket {
+  const { host, port, tls } = options;
+  if (tls === undefined) return connect({ host, port, noDelay: true });
+  const socket = connectTls({ ...tls.connect, host, port, ...(tls.session === undefined ? {} : { session: tls.session }) });
+  socket.setNoDelay(true);
+  socket.on("session", (session: Buffer) => (tls.session = session));
+  return socket;
 }

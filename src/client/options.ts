@@ -5,6 +5,30 @@
 import { endpointKey } from "./balancer.ts";
 import { NAME } from "../registry/keys.ts";
 import { parseHostPort } from "../registry/static.ts";
+import type { ConnectionOptions as TlsConnectOptions } from "node:tls";
+
+/** TLS to the server (docs/tls.md): PEM texts, not paths. */
+export interface ClientTlsOptions {
+  /** CA certificate(s) the server's certificate must chain to. Default: Node's root CAs. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate (chain) for mutual TLS, with its key. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Name the server's certificate must carry (and SNI). Default: host, when it is a name. */
+  servername?: string;
+  /** Refuse a server whose certificate does not verify. Default true; false only for tests. */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * The client's TLS settings, and the last session a server gave it: every
+ * new connection offers it, so that reconnects resume instead of paying a
+ * full handshake (with the master's shared ticket keys, on any worker).
+ */
+export interface ClientTls {
+  readonly connect: TlsConnectOptions;
+  session: Buffer | undefined;
+}
 
 export interface ClientOptions {
   /** Server host. Default "127.0.0.1". */
@@ -62,6 +86,8 @@ export interface ClientOptions {
   maxRequestBytes?: number;
   /** Largest response this client accepts; a larger one closes the connection. Default 64 MiB. */
   maxResponseBytes?: number;
+  /** Speak TLS to the server (its config.tls). Absent: plaintext. */
+  tls?: ClientTlsOptions;
 }
 
 export interface DiscoveryOptions {
@@ -109,6 +135,7 @@ export interface ResolvedOptions {
   readonly discovery: { readonly etcd: readonly string[]; readonly prefix: string; readonly service: string; readonly timeoutMs: number } | null;
   /** null: no health probe. */
   readonly health: { readonly intervalMs: number; readonly timeoutMs: number } | null;
+  readonly tls: ClientTls | undefined;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -133,6 +160,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     endpoints,
     discovery,
     health: resolveHealth(options.health),
+    tls: options.tls === undefined ? undefined : resolveTls(options.tls),
   };
   if (typeof resolved.host !== "string" || resolved.host === "") throw new TypeError("options.host must be a non-empty string");
   integer("port", resolved.port, 1, 65_535);
@@ -198,6 +226,17 @@ function resolveHealth(health: HealthOptions | false | undefined): ResolvedOptio
   integer("health.intervalMs", resolved.intervalMs, 10, MAX_TIMER_MS);
   integer("health.timeoutMs", resolved.timeoutMs, 10, MAX_TIMER_MS);
   return resolved;
+}
+
+function resolveTls(tls: ClientTlsOptions): ClientTls {
+  if (tls === null || typeof tls !== "object") throw new TypeError("options.tls must be an object: { ca?, cert?, key?, servername?, rejectUnauthorized? }");
+  const known = new Set(["ca", "cert", "key", "servername", "rejectUnauthorized"]);
+  const unknown = Object.keys(tls).find((k) => !known.has(k));
+  if (unknown !== undefined) throw new TypeError(`options.tls has an unknown key "${unknown}"`);
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError("options.tls: give cert and key together");
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== "boolean") throw new TypeError("options.tls.rejectUnauthorized must be a boolean");
+  if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername === "")) throw new TypeError("options.tls.servername must be a non-empty string");
+  return { connect: { ...tls }, session: undefined };
 }
 
 /** Checks a call's own options; the same rules as the client's. */

@@ -64,8 +64,25 @@ export interface DrainMessage {
   readonly reason: string;
 }
 
-export type ToPrimary = ReadyMessage | BootFailedMessage | FatalMessage | HeartbeatMessage;
-export type ToWorker = DrainMessage;
+/** A worker serving TLS asks for the master's session-ticket keys (a message sent before it listened would be lost). */
+export interface WantTicketKeysMessage {
+  readonly act: "forkrpc:want-ticket-keys";
+}
+
+/** The session-ticket keys every worker uses (48 bytes, base64): the answer to the ask, and each rotation. */
+export interface TicketKeysMessage {
+  readonly act: "forkrpc:ticket-keys";
+  readonly keys: string;
+}
+
+/** config.tls's files changed and the master found them good: new handshakes are to use them. */
+export interface TlsReloadMessage {
+  readonly act: "forkrpc:tls-reload";
+  readonly file: string;
+}
+
+export type ToPrimary = ReadyMessage | BootFailedMessage | FatalMessage | HeartbeatMessage | WantTicketKeysMessage;
+export type ToWorker = DrainMessage | TicketKeysMessage | TlsReloadMessage;
 
 type Handlers<M extends { act: string }> = { [A in M["act"]]: (msg: Extract<M, { act: A }>) => void };
 

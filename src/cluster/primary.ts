@@ -33,6 +33,8 @@ import { startAdmin } from "./admin.ts";
 import { MetricsObserver } from "./metrics-observer.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
+import { TICKET_ROTATE_MS, TicketKeys } from "./ticket-keys.ts";
+import { watchCertificates } from "./tls-reload.ts";
 
 export type { ReadyInfo } from "./shell.ts";
 
@@ -60,11 +62,15 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
   // connection handed to a worker that has just died is lost.
   cluster.schedulingPolicy = config.accept === "round-robin" ? cluster.SCHED_RR : cluster.SCHED_NONE;
   return new Promise((resolve) => {
-    const processes = new WorkerProcesses(acceptEnv(config));
+    const tickets = new TicketKeys();
+    const processes = new WorkerProcesses(acceptEnv(config), () => tickets.encoded);
+    const rotateTimer = setInterval(() => processes.broadcast({ act: "forkrpc:ticket-keys", keys: tickets.rotate() }), TICKET_ROTATE_MS);
+    rotateTimer.unref();
     const handlers: Array<[NodeJS.Signals, () => void]> = [];
     let hangCheckTimer: NodeJS.Timeout | null = null;
     let stopWatchingFiles: (() => void) | null = null;
     const registration = masterRegistration(config);
+    let stopWatchingCerts: (() => void) | null = null;
     const supervisor = new Supervisor(config, {
       fork: (r) => processes.fork(r),
       drain: (r, reason, booting) => processes.drain(r, reason, booting),
@@ -77,7 +83,9 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
       hint: (code, message) => options.hint?.(code, message),
       finished: (exitCode) => {
         if (hangCheckTimer !== null) clearInterval(hangCheckTimer);
+        clearInterval(rotateTimer);
         stopWatchingFiles?.();
+        stopWatchingCerts?.();
         for (const [signal, fn] of handlers) process.off(signal, fn);
         options.pidFile?.release();
         resolve(exitCode);
@@ -98,6 +106,13 @@ export function runPrimary(config: ServerConfig, options: PrimaryOptions): Promi
     if (config.admin !== undefined) serveAdmin(config, supervisor);
     supervisor.start();
     hangCheckTimer = setInterval(() => supervisor.checkHangs(), Math.min(config.supervision.heartbeatMs, 1_000));
+    // The certificate files of the config being served: after a reload, the new config's.
+    const watchCerts = () => {
+      stopWatchingCerts?.();
+      stopWatchingCerts = watchCertificates(supervisor.config, (msg) => processes.broadcast(msg));
+    };
+    supervisor.observe({ reload: (_generation, outcome) => outcome === "complete" && watchCerts() });
+    watchCerts();
     if (options.watch) stopWatchingFiles = watchFiles(config, (file) => void supervisor.reloads.start(`changed: ${file}`));
   });
 }

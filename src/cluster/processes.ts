@@ -21,8 +21,12 @@ export class WorkerProcesses {
   /** Set once the supervisor exists (it needs this shell to be built). */
   supervisor: Supervisor | null = null;
 
-  constructor(env: Record<string, string>) {
+  /** The cluster's session-ticket keys (ticket-keys.ts), given to each worker that asks. */
+  readonly #ticketKeys: () => string;
+
+  constructor(env: Record<string, string>, ticketKeys: () => string) {
     this.#env = env;
+    this.#ticketKeys = ticketKeys;
     cluster.setupPrimary({ stdio: ["inherit", "inherit", "inherit", "ipc", "pipe"] });
   }
 
@@ -37,6 +41,7 @@ export class WorkerProcesses {
         "forkrpc:boot-failed": (msg) => to().workerBootFailed(record, `${msg.code}: ${msg.message}`),
         "forkrpc:fatal": (msg) => to().workerFatal(record, msg.message),
         "forkrpc:heartbeat": (msg) => to().workerHeartbeat(record, msg),
+        "forkrpc:want-ticket-keys": () => send(worker, { act: "forkrpc:ticket-keys", keys: this.#ticketKeys() }),
       }),
     );
     this.#readReports(worker, (report) => to().workerStalled(record, report));
@@ -58,6 +63,11 @@ export class WorkerProcesses {
     worker.send(msg);
   }
 
+  /** Sends to every worker that can hear it (new ticket keys). */
+  broadcast(msg: ToWorker): void {
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker !== undefined) send(worker, msg);
+  }
+
   kill(record: WorkerRecord): void {
     this.#workers.get(record)?.process.kill("SIGKILL");
   }
@@ -77,4 +87,8 @@ export class WorkerProcesses {
     });
     pipe.on("error", () => {});
   }
+}
+
+function send(worker: Worker, msg: ToWorker): void {
+  if (worker.isConnected()) worker.send(msg);
 }

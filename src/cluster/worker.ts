@@ -11,6 +11,9 @@ import { Activity } from "../server/activity.ts";
 import { startServer, stopServer, type StartedServer } from "../boot/start.ts";
 import { REPORT_FD_ENV, router, toPrimary, type ToWorker } from "./ipc.ts";
 import { createCallSlot, startWatchdog } from "./watchdog.ts";
+import { decodeTicketKeys } from "./ticket-keys.ts";
+import { tlsEnabled } from "../server/tls.ts";
+import { watchTlsFiles } from "../server/tls-watch.ts";
 
 const MAX_REPORTED_INFLIGHT = 10;
 
@@ -42,7 +45,22 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     if (options.beforeStop === undefined) drain();
     else void options.beforeStop().then(drain);
   };
-  process.on("message", router<ToWorker>({ "forkrpc:drain": (msg) => stop(msg.reason) }));
+  // The master's session-ticket keys: asked for now, set on the server once it exists.
+  let ticketKeys: Buffer | null = null;
+  const useTicketKeys = (keys: Buffer | null) => {
+    if (keys === null) return;
+    ticketKeys = keys;
+    started?.server.secure?.setTicketKeys(keys);
+  };
+  process.on(
+    "message",
+    router<ToWorker>({
+      "forkrpc:drain": (msg) => stop(msg.reason),
+      "forkrpc:ticket-keys": (msg) => useTicketKeys(decodeTicketKeys(msg.keys)),
+      "forkrpc:tls-reload": (msg) => started?.server.secure?.reload(config.tls, `${msg.file} changed`),
+    }),
+  );
+  if (tlsEnabled(config.tls)) toPrimary({ act: "forkrpc:want-ticket-keys" });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 
@@ -56,6 +74,8 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     throw boot;
   }
   const { server, registry, address } = started;
+  // A ticket is issued at the end of a handshake, a round trip after listen: the keys are in place first.
+  useTicketKeys(ticketKeys);
   // An uncaught exception during boot (a plugin's timer, say) means this
   // process is on its way out: it must not be counted ready, nor accept.
   fatal.onFatal = () => server.stopAccepting();
@@ -70,6 +90,9 @@ export async function runWorker(config: ServerConfig, options: WorkerOptions = {
     return;
   }
   lastBeat = startHeartbeat(config, started, activity, shared);
+  // Alone (--workers 0) there is no master to watch the certificate: this process does.
+  const secure = server.secure;
+  if (!process.connected && secure !== null) watchTlsFiles(config.tls, (file) => secure.reload(config.tls, `${file} changed`));
   const methods = pluginMethodCount(registry.methods);
   toPrimary({ act: "forkrpc:ready", host: address.address, port: address.port, methods, registryHash: registryHashOf(registry.methods, config.pluginRoot) });
   options.onReady?.(started);

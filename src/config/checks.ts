@@ -72,16 +72,22 @@ export const builtIns = check<Array<"rpc.discover" | "rpc.health">>((v) =>
 );
 
 export const auth = check<AuthOptions>((v) => {
-  const want = "{ tokens?: string[] | Record<token, principal>, verify?: (token, ctx) => principal | null }";
+  const want = "{ tokens?: string[] | Record<token, principal>, verify?: (token, ctx) => principal | null, mtls?: Record<identity, principal> | (cert, ctx) => principal | null }";
   if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
-  const { tokens, verify, ...rest } = v as Record<string, unknown>;
+  const { tokens, verify, mtls, ...rest } = v as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return `${want} (unknown key "${Object.keys(rest)[0]}")`;
   if (verify !== undefined && typeof verify !== "function") return want;
-  if (tokens === undefined) return verify === undefined ? `${want} (give tokens or verify)` : null;
+  if (mtls !== undefined && typeof mtls !== "function" && !principals(mtls)) return `${want} (bad "mtls")`;
+  if (tokens === undefined) return verify === undefined && mtls === undefined ? `${want} (give tokens, verify or mtls)` : null;
   if (Array.isArray(tokens)) return tokens.every((t) => typeof t === "string" && t !== "") ? null : want;
-  if (tokens === null || typeof tokens !== "object") return want;
-  return Object.values(tokens).every((p) => p !== null && typeof p === "object" && !Array.isArray(p)) ? null : want;
+  return principals(tokens) ? null : want;
 });
+
+/** A Record<string, principal>: an object whose values are objects. */
+function principals(v: unknown): boolean {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  return Object.values(v).every((p) => p !== null && typeof p === "object" && !Array.isArray(p));
+}
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
 

@@ -112,6 +112,26 @@ export const KEYS = {
     check: adminAddress,
     flag: { name: "admin", arg: "HOST:PORT", help: "serve /metrics, health and the dashboard here (no auth:\nloopback or a private network only)" },
   }),
+  /**
+   * TLS on the listening socket (docs/tls.md): with tls.cert and tls.key
+   * every worker serves TLS, the same framing inside. Absent: plaintext.
+   */
+  tls: {
+    /** PEM certificate chain the server presents. */
+    cert: optionalKey({ check: nonEmptyString, path: true, flag: { name: "tls-cert", arg: "FILE", help: "serve TLS with this PEM certificate (chain); needs --tls-key" } }),
+    /** PEM private key of tls.cert. */
+    key: optionalKey({ check: nonEmptyString, path: true, flag: { name: "tls-key", arg: "FILE", help: "the PEM private key of --tls-cert" } }),
+    /** PEM CA bundle client certificates are checked against (mutual TLS). */
+    ca: optionalKey({ check: nonEmptyString, path: true, flag: { name: "tls-ca", arg: "FILE", help: "PEM CA bundle that client certificates are checked against" } }),
+    /** "none": no client certificate asked; "request": asked and checked, not required; "require": refused without a valid one. */
+    clientAuth: key({
+      check: oneOf("none", "request", "require"),
+      default: "none",
+      flag: { name: "tls-client-auth", arg: "MODE", help: "none (default), request or require: client certificates" },
+    }),
+    /** Oldest TLS version accepted. Default "TLSv1.2". */
+    minVersion: key({ check: oneOf("TLSv1.2", "TLSv1.3"), default: "TLSv1.2" }),
+  },
   /** Middleware for every method, outermost first (after access log and auth). */
   middleware: key({ check: functions, default: [] }),
   /** Token auth on every method not marked `public`; absent: no auth. */

@@ -28,6 +28,7 @@ import { mayClose, reads, State, transition, type Event } from "./connection-sta
 import type { InflightLimits } from "../middleware/limits.ts";
 import { describe } from "../errors.ts";
 import { log } from "../log.ts";
+import { peerOf } from "./peer-tls.ts";
 
 export interface ConnectionLimits extends InflightLimits, OutputLimits {
   readonly maxFrameBytes: number;
@@ -74,7 +75,7 @@ export class Connection implements RequestsOwner {
     this.#socket = socket;
     this.#limits = limits;
     this.#onClosed = onClosed;
-    this.peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    this.peer = peerOf(socket);
     this.#output = new Output(socket, limits, this.#onStalled);
     this.#answers = this.#output.answers;
     this.#requests = new Requests(methods, limits, activity, this.#answers, this);

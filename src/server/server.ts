@@ -9,7 +9,7 @@
  * is logged once per burst, never thrown: libuv has already closed the
  * connections it could not take, and accepting resumes by itself.
  */
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { ServerConfig } from "../config.ts";
 import { BootError } from "../errors.ts";
 import type { Logger } from "pino";
@@ -18,6 +18,8 @@ import { createRequestLogger } from "../middleware/logger.ts";
 import { Activity } from "./activity.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { log } from "../log.ts";
+import { SecureListener } from "./secure-listener.ts";
+import type { TlsMaterial } from "./tls.ts";
 
 /** Large enough that a burst of connects is not dropped by the kernel (Node's default is 511). */
 const LISTEN_BACKLOG = 4096;
@@ -38,18 +40,26 @@ export class RpcServer {
   #acceptErrorLogged = Number.NEGATIVE_INFINITY;
 
   readonly activity: Activity;
+  /** Present when the server speaks TLS (config.tls): its certificate reload and ticket keys. */
+  readonly secure: SecureListener | null;
 
-  /** requestLog: the logger ctx.log children come from, one per server (so one per worker). */
-  constructor(methods: Registry, config: ServerConfig, activity = new Activity(), requestLog: Logger = createRequestLogger()) {
+  /**
+   * requestLog: the logger ctx.log children come from, one per server (so one per worker).
+   * tls: config.tls's files, read and checked (boot/start.ts); absent: plaintext.
+   */
+  constructor(methods: Registry, config: ServerConfig, activity = new Activity(), requestLog: Logger = createRequestLogger(), tls?: TlsMaterial) {
     this.activity = activity;
     this.#limits = { ...config.limits, goawayLingerMs: config.shutdown.goawayLingerMs, quietMs: config.shutdown.quietMs };
-    // allowHalfOpen: a client may finish sending and still wait for its answers.
-    this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const accept = (socket: Socket) => {
       this.#accepted++;
       const conn = new Connection(socket, methods, this.#limits, activity, requestLog, (c) => this.#forget(c));
       this.#connections.add(conn);
       if (this.#draining !== null) conn.leave("server is shutting down");
-    });
+    };
+    // The handshake is bounded by the read timeout: a frame begun and not finished gets as long.
+    this.secure = tls === undefined ? null : new SecureListener(tls, config.tls, config.limits.readTimeoutMs, accept);
+    // allowHalfOpen: a client may finish sending and still wait for its answers.
+    this.#net = this.secure?.server ?? createServer({ allowHalfOpen: true, noDelay: true }, accept);
     if (config.limits.maxConnections > 0) this.#net.maxConnections = config.limits.maxConnections;
     this.#net.on("drop", () => {
       this.#rejected++;
@@ -57,9 +67,9 @@ export class RpcServer {
     });
   }
 
-  /** Connections accepted so far, open now, and closed at once for want of room (acceptFailed: of those, by a failed accept). */
-  get stats(): { accepted: number; open: number; rejected: number; acceptFailed: number } {
-    return { accepted: this.#accepted, open: this.#connections.size, rejected: this.#rejected, acceptFailed: this.#acceptFailed };
+  /** Connections accepted so far (with TLS: handshakes done), open now, closed at once for want of room (acceptFailed: of those, by a failed accept), and failed handshakes. */
+  get stats(): { accepted: number; open: number; rejected: number; acceptFailed: number; handshakesFailed: number } {
+    return { accepted: this.#accepted, open: this.#connections.size, rejected: this.#rejected, acceptFailed: this.#acceptFailed, handshakesFailed: this.secure?.failed ?? 0 };
   }
 
   /** At most one line a second: a flood must not turn into a flood of log lines. */

@@ -86,6 +86,18 @@ test("options: defaults, and a TypeError naming a bad option", () => {
   assert.throws(() => resolveOptions(undefined as never), TypeError);
 });
 
+test("options.tls: absent is plaintext; a cert needs its key; unknown keys and bad types are TypeErrors", () => {
+  assert.equal(resolveOptions({ port: 1 }).tls, undefined);
+  const tls = resolveOptions({ port: 1, tls: { ca: "CA", servername: "localhost" } }).tls;
+  assert.deepEqual(tls, { connect: { ca: "CA", servername: "localhost" }, session: undefined });
+  assert.throws(() => resolveOptions({ port: 1, tls: { cert: "C" } }), /options.tls: give cert and key together/);
+  assert.throws(() => resolveOptions({ port: 1, tls: { key: "K" } }), /options.tls: give cert and key together/);
+  assert.throws(() => resolveOptions({ port: 1, tls: { ca: "CA", cafile: "x" } as never }), /options.tls has an unknown key "cafile"/);
+  assert.throws(() => resolveOptions({ port: 1, tls: { rejectUnauthorized: "no" } as never }), /rejectUnauthorized must be a boolean/);
+  assert.throws(() => resolveOptions({ port: 1, tls: { servername: "" } }), /servername must be a non-empty string/);
+  assert.throws(() => resolveOptions({ port: 1, tls: null as never }), /options.tls must be an object/);
+});
+
 test("meta sent with a call: the caller's headers plus the time left, ours winning", () => {
   const now = performance.now();
   const plain = new PendingCall("m", "null", undefined, 0, false, false);

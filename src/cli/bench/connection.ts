@@ -9,6 +9,8 @@
  * its answer, timed once per read.
  */
 import { connect, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
+import type { ClientTlsOptions } from "../../client/options.ts";
 import { encodeFrames, FrameDecoder } from "../../protocol/frame.ts";
 import { ERROR, GOAWAY, inspect, quickId, quickKind, type Kind } from "./answer.ts";
 import { ID_BASE } from "./messages.ts";
@@ -57,15 +59,15 @@ export class LoadConnection {
     socket.on("close", () => this.#onClose());
   }
 
-  /** Opens a connection, resolving once it is connected. */
-  static open(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  /** Opens a connection, resolving once it is connected (with TLS: once the handshake is done). */
+  static open(host: string, port: number, timeoutMs: number, tls?: ClientTlsOptions): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: true });
+      const socket = tls === undefined ? connect({ host, port, noDelay: true }) : connectTls({ ...tls, host, port }).setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once("connect", () => {
+      socket.once(tls === undefined ? "connect" : "secureConnect", () => {
         clearTimeout(timer);
         socket.removeAllListeners("error");
         resolve(socket);

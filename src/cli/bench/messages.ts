@@ -6,6 +6,7 @@
  * posts a message.
  */
 import type { HistogramData } from "./histogram.ts";
+import type { ClientTlsOptions } from "../../client/options.ts";
 
 export interface LoadSettings {
   /** The servers: connection i goes to targets[(first + i) % targets.length] (one, unless --etcd found several). */
@@ -27,6 +28,8 @@ export interface LoadSettings {
   /** This thread's two progress counters: answers at [2 * slot], error answers at [2 * slot + 1]. */
   readonly progress: SharedArrayBuffer;
   readonly slot: number;
+  /** TLS to the server (--tls-*); absent: plaintext. */
+  readonly tls: ClientTlsOptions | undefined;
 }
 
 /**

@@ -30,7 +30,7 @@ export async function preflight(
 ): Promise<string | null> {
   const why = await probe(target, limits.connectMs);
   if (why !== null) return unreachable(target, why);
-  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs: limits.answerMs });
+  const client = new RpcClient({ host: target.host, port: target.port, timeoutMs: limits.answerMs, ...(target.tls === undefined ? {} : { tls: target.tls }) });
   try {
     await client.call(method, params, { meta });
     return null;

@@ -22,10 +22,10 @@ function post(message: FromWorker): void {
 }
 
 async function connectAll(): Promise<void> {
-  const { targets, first, connectTimeoutMs, texts, pipeline, ids } = settings;
+  const { targets, first, connectTimeoutMs, texts, pipeline, ids, tls } = settings;
   const opening = Array.from({ length: settings.connections }, (_, i) => {
     const target = targets[(first + i) % targets.length] as LoadSettings["targets"][number];
-    return LoadConnection.open(target.host, target.port, connectTimeoutMs).then((socket) => {
+    return LoadConnection.open(target.host, target.port, connectTimeoutMs, tls).then((socket) => {
       conns.push(new LoadConnection(socket, tally, texts, pipeline, ids));
     });
   });
