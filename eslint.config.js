@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import tseslint from "typescript-eslint";
 
-const FOLDERS = ["protocol", "request", "middleware", "decorators", "plugins", "metrics", "server", "boot", "admin", "registry", "cluster", "client", "cli"];
+const FOLDERS = ["protocol", "request", "middleware", "config", "decorators", "threads", "plugins", "metrics", "server", "boot", "admin", "registry", "cluster", "client", "cli"];
 // Every file in src/ itself, read from the disk: a new one is refused to every folder until a row allows it.
 const ROOT_FILES = readdirSync(new URL("src/", import.meta.url)).filter((f) => f.endsWith(".ts"));
 
@@ -34,18 +34,20 @@ export default tseslint.config(
     "src/request/**": [["protocol", "log.ts", "params-input.ts"], "request/ holds what every layer shares about a request: it imports only protocol/, log.ts and params-input.ts"],
     "src/middleware/**": [["protocol", "request", "errors.ts", "log.ts"], "middleware/ must not import server/, plugins/ or decorators/: the request types it needs are in request/"],
     "src/decorators/**": [["request", "middleware"], "decorators only record metadata"],
-    "src/plugins/**": [["protocol", "request", "middleware", "decorators", "config.ts", "errors.ts", "log.ts"], "plugins/ loads and registers: it never imports server/, boot/ or the process roles"],
+    "src/config/**": [["protocol", "middleware", "registry", "descriptor-limit.ts"], "config/ is the one table of config keys, their checks and types: it sits below config.ts"],
+    "src/threads/**": [["protocol", "request", "middleware", "errors.ts", "log.ts"], "threads/ runs offloaded calls on a pool: the thread's entry, which loads plugins, is boot/thread.ts"],
+    "src/plugins/**": [["protocol", "request", "middleware", "decorators", "threads", "config.ts", "errors.ts", "log.ts"], "plugins/ loads and registers: it never imports server/, boot/ or the process roles"],
     "src/metrics/**": [["protocol"], "metrics/ records, totals and prints figures: it knows only the wire's codes"],
     "src/admin/**": [["metrics", "errors.ts", "log.ts"], "admin/ serves what it is given over HTTP: cluster/ wires it to the master"],
     "src/server/**": [["protocol", "request", "middleware", "plugins", "metrics", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "server/ serves a method table: booting is boot/'s, process roles are cluster/'s"],
-    "src/boot/**": [["server", "plugins", "metrics", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server"],
+    "src/boot/**": [["server", "plugins", "threads", "decorators", "middleware", "request", "metrics", "config.ts", "errors.ts", "log.ts"], "boot/ wires plugins into a server (and into a handler thread: boot/thread.ts)"],
     "src/registry/**": [["errors.ts"], "registry/ talks to the service registry (etcd) and knows nothing of servers, clients or the wire"],
-    "src/cluster/**": [["boot", "server", "plugins", "registry", "metrics", "admin", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
+    "src/cluster/**": [["config", "boot", "server", "plugins", "registry", "metrics", "admin", "config.ts", "errors.ts", "log.ts", "descriptor-limit.ts"], "cluster/ starts servers and never parses frames"],
     "src/client/**": [["protocol", "registry", "errors.ts", "params-input.ts"], "the client knows servers only through the wire: it imports protocol/, errors.ts and the params-input types"],
-    "src/cli/**": [["client", "cluster", "registry", "admin", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
-    "src/*.ts": [["protocol", "request", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts", "params-input.ts"], "a file in src/ itself sits below plugins/ and server/"],
+    "src/cli/**": [["config", "client", "cluster", "registry", "admin", "boot", "plugins", "protocol", "config.ts", "errors.ts", "log.ts"], "cli/ parses arguments and calls the library; it never reaches into server/ or middleware/"],
+    "src/*.ts": [["config", "protocol", "request", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts", "params-input.ts"], "a file in src/ itself sits below plugins/ and server/"],
     "src/{errors,log,descriptor-limit,params-input}.ts": [["protocol"], "errors.ts, log.ts and the type helpers sit just above protocol/"],
-    "src/{config,config-schema}.ts": [["protocol", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "config.ts sits below plugins/ and server/, which read it"],
+    "src/{config,config-schema}.ts": [["config", "protocol", "middleware", "errors.ts", "log.ts", "descriptor-limit.ts", "config.ts", "config-schema.ts"], "config.ts sits below plugins/ and server/, which read it"],
     "src/index.ts": [["request", "decorators", "middleware", "plugins", "client", "config.ts", "errors.ts", "params-input.ts"], "index.ts re-exports the public API only"],
   }),
 );

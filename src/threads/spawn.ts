@@ -1,13 +1,15 @@
 /**
- * Starts one handler thread: thread.ts from source, thread.js once built,
- * with the TypeScript loader when the process has it.
+ * Starts one handler thread: boot/thread.ts from source, boot/thread.js once
+ * built, with the TypeScript loader when the process has it. The entry lives
+ * in boot/ because it loads plugins, and plugins/ builds the pool: a URL, not
+ * an import, so threads/ stays below plugins/.
  */
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ThreadData } from "./messages.ts";
 
-const THREAD_URL = new URL(`./thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const THREAD_URL = new URL(`../boot/thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const REGISTER_URL = new URL("../../loader/register.js", import.meta.url);
 
 export function startThread(data: ThreadData): Worker {

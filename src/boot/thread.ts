@@ -18,8 +18,8 @@ import { shownPath } from "../plugins/discover.ts";
 import { construct, dependencyTokens } from "../plugins/injection.ts";
 import { collectHookInstances, runStartHooks, runStopHooks } from "../plugins/lifecycle.ts";
 import type { HandlerClass, RpcHandler } from "../request/method.ts";
-import type { CallMessage, FromThread, ThreadData, ThreadRpcError, ToThread } from "./messages.ts";
-import { ThreadContext } from "./thread-context.ts";
+import type { CallMessage, FromThread, ThreadData, ThreadRpcError, ToThread } from "../threads/messages.ts";
+import { ThreadContext } from "../threads/thread-context.ts";
 
 const data = workerData as ThreadData;
 const port = parentPort!;
