@@ -40,7 +40,8 @@ function snapshot(root) {
  * 0.5 s with the memory).
  */
 export async function measureLoad(binary, server, { warmup, duration, ...load }) {
-  const cellLoad = { port: server.port, ...load };
+  // A peer reached at more than its port (moleculer: its nodes) says so with target().
+  const cellLoad = { port: server.port, ...server.peer.target?.(server), ...load };
   if (warmup > 0 && server.peer.warmup !== false) {
     await runLoadgen(binary, { ...cellLoad, seconds: warmup });
     await settle(server.pid);
