@@ -22,8 +22,8 @@ export function loaderFlags() {
   return flags;
 }
 
-/** Resolves with the harness's report; rejects when it printed none, failed or answered nothing. */
-export function runNodeClient({ port, nodes = "", connections, pipeline, seconds, payload, protocol, onPhase }) {
+/** Resolves with the harness's report; rejects when it printed none, or answered nothing (unless `warmingUp`). */
+export function runNodeClient({ port, nodes = "", connections, pipeline, seconds, payload, protocol, onPhase, warmingUp = false }) {
   const target = protocol.slice("node-".length);
   const args = [
     ...loaderFlags(),
@@ -56,7 +56,7 @@ export function runNodeClient({ port, nodes = "", connections, pipeline, seconds
       const why =
         report === null || report.phase !== undefined
           ? `exit ${signal ?? code}, no report`
-          : report.requests === 0
+          : report.requests === 0 && !warmingUp
             ? `no call was answered${report.first_error ? ` (${report.first_error})` : ""}`
             : null;
       if (why !== null) reject(new Error(`node-client ${target}: ${why}${err ? `\n${err.slice(-600)}` : ""}`));

@@ -10,6 +10,8 @@
 // - protocol: the load generator's wire mode when it is not forkrpc's;
 // - warmup: false, for a server that a warm-up load would break;
 // - versions(): what to print as its versions in the results header;
+// - against: the forkrpc peer it compares with like for like (same load
+//   generator); the results then show their ratios cell by cell;
 // - target(server): more load options than the port, read from the running
 //   server (moleculer: the addresses of its nodes, from its readiness line).
 //
@@ -105,6 +107,7 @@ export const PEERS = [
     prepare: prepareGrpc,
     versions: () => `${GRPC_VERSIONS}, loaded by ${h2loadVersion()}`,
     protocol: "grpc",
+    against: "forkrpc",
   },
   // Moleculer can be called only by a Moleculer broker, a Node process: it
   // and forkrpc under the same Node client harness (bench/node-client.js),
@@ -136,6 +139,7 @@ export const PEERS = [
     prepare: prepareMoleculer,
     versions: () => MOLECULER_VERSIONS,
     protocol: "node-moleculer",
+    against: "forkrpc-node",
     target: moleculerNodes,
   },
   // The cost of the middleware path (npm run bench:middleware): the same
