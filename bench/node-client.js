@@ -44,13 +44,17 @@ const seconds = Number(values.seconds);
 const payloadChars = Number(values.payload);
 const payload = Array.from({ length: payloadChars }, (_, i) => String.fromCharCode(97 + (i % 26))).join("");
 
-/** A caller: `call()` resolves with ping's answer; `close()` lets the process exit. */
+/**
+ * A caller: `call()` resolves with ping's answer; `served()` is how many of
+ * its connections are open at the window's end (RpcClient's pool count);
+ * `close()` lets the process exit.
+ */
 async function forkrpcCaller() {
   const { RpcClient } = await import("forkrpc/client");
   const client = new RpcClient({ host: "127.0.0.1", port: Number(values.port), connections, timeoutMs: 10_000 });
   // One call per connection in parallel: the pool opens all of them.
   await Promise.all(Array.from({ length: connections }, () => client.call("ping", payload)));
-  return { call: () => client.call("ping", payload), close: () => client.destroy() };
+  return { call: () => client.call("ping", payload), served: () => client.stats().connections, close: () => client.destroy() };
 }
 
 async function moleculerCaller() {
@@ -72,7 +76,8 @@ async function moleculerCaller() {
     await new Promise((r) => setTimeout(r, 50));
   }
   for (const id of ids) await broker.call("ping.ping", { params: payload }, { nodeID: id });
-  return { call: () => broker.call("ping.ping", { params: payload }), close: () => broker.stop() };
+  // Its connections are one per node, whatever --connections is: every node answered above, so all of them are served.
+  return { call: () => broker.call("ping.ping", { params: payload }), served: () => connections, close: () => broker.stop() };
 }
 
 const caller = await (values.target === "forkrpc" ? forkrpcCaller() : values.target === "moleculer" ? moleculerCaller() : Promise.reject(new Error(`--target must be forkrpc or moleculer, got "${values.target}"`)));
@@ -112,6 +117,7 @@ await new Promise((r) => setTimeout(r, seconds * 1000));
 measuring = false;
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const served = caller.served();
 process.stdout.write('{"phase":"end"}\n');
 await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, DRAIN_MS).unref())]);
 latencies.sort((a, b) => a - b);
@@ -130,7 +136,7 @@ process.stdout.write(
     first_error: firstError,
     connections_lost: 0,
     connections_unconnected: 0,
-    connections_served: requests > 0 ? connections : 0,
+    connections_served: requests > 0 ? served : 0,
     cpu_us: cpu.user + cpu.system,
     connections,
     pipeline,
