@@ -30,7 +30,7 @@ import { hostFacts, hostLines, invocation } from "./lib/host.js";
 import { buildLoadgen } from "./lib/loadgen.js";
 import { measureLoad } from "./lib/measure.js";
 import { benchArgs } from "./lib/options.js";
-import { gridTable, ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
+import { gridTable, pairTable, ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
 import { freePort, startPeer, stopPeer } from "./lib/server.js";
 import { cellName, gridCells } from "./lib/grid.js";
 import { checkTargets, targetsTable } from "./lib/targets.js";
@@ -113,22 +113,49 @@ Only the ratios mean anything beyond this machine and this moment.
 ${hostLines({ date, host, loadBefore, loadAfter })}
 - python: ${host.python}${versions.length > 0 ? `; ${versions.join("; ")}` : ""}
 - other processes on the machine used ${range(measured.map((r) => r.other_cores))} cores during the measured windows${Math.max(0, ...measured.map((r) => r.other_cores)) > 0.25 ? " (busy machine: read the spread between rounds before the ratios)" : ""}
-- load: ping with an N-character string param, pipelined without ids, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine
+- load: ping with an N-character string param, pipelined without ids, ${settings.duration} s measured after ${settings.warmup} s warm-up, C load generator with ${settings.threads} thread(s) on the same machine${otherGenerators()}
 - servers: ${settings.workers} workers each (the Python peer forks its own 10); a fresh server per measurement; rounds: ${settings.rounds}, peers alternating in each cell (${peers.map((p) => p.name).join(", ")})
 ${targets.length > 0 ? `\n## Targets\n\n${targetsTable(targets)}\n` : ""}
 ## The grid (mean of rounds)
 
 ${chartFile === null ? "" : `![requests/s and server CPU per request, every cell and peer](${chartFile})\n\n`}${gridTable(grid, base)}
-${grid.some((s) => s.connections_served < s.connections) ? "\nA **bold** count of connections served is a peer that left some connections without a single answer for the whole window (never accepted, or never read): its rps is what the served ones got, and its latencies cover only them, so they flatter it.\n" : ""}${failed.length > 0 ? `\nRuns that could not be measured:\n\n${failed.map((r) => `- ${r.peer}, ${r.cell}, round ${r.round}: ${r.failed}`).join("\n")}\n` : ""}
+${grid.some((s) => s.connections_served < s.connections) ? "\nA **bold** count of connections served is a peer that left some connections without a single answer for the whole window (never accepted, or never read): its rps is what the served ones got, and its latencies cover only them, so they flatter it.\n" : ""}${grid.some((s) => s.connections_served === null) ? "**<N** is h2load's: it does not count served connections, but its slowest connection got no answer in the window.\n" : ""}${failed.length > 0 ? `\nRuns that could not be measured:\n\n${failed.map((r) => `- ${r.peer}, ${r.cell}, round ${r.round}: ${r.failed}`).join("\n")}\n` : ""}
 ## ${cellName(headline)}: every run
 
 ${runsTable(headlineRuns)}
 
-${headlineSummaries.length > 1 ? `${ratioTable(headlineRuns, headlineSummaries)}\n` : ""}
+${headlineSummaries.length > 1 ? `${ratioTable(headlineRuns, headlineSummaries)}\n` : ""}${pairsSection(runs, grid)}
 ## Peers
 
 ${peers.map((p) => `- **${p.name}**: ${p.note}`).join("\n")}
 `;
+}
+
+/**
+ * Peers with an `against` (the peer they compare with like for like, e.g.
+ * moleculer against forkrpc under the same Node client) whose counterpart
+ * is in the run: their ratios cell by cell. Empty otherwise.
+ */
+function pairs() {
+  return peers.filter((p) => p.against !== undefined && peers.some((q) => q.name === p.against)).map((p) => ({ peer: p.name, against: p.against }));
+}
+
+function pairsSection(runs, grid) {
+  if (pairs().length === 0) return "";
+  return `
+## Each peer against its forkrpc counterpart (same load generator)
+
+${pairTable(runs, grid, pairs())}
+
+Above 1 in rps, and below 1 in CPU/req, the peer does better than forkrpc.
+`;
+}
+
+/** The peers not loaded by loadgen.c, and by what, for the results header. */
+function otherGenerators() {
+  const by = { grpc: "h2load", "node-forkrpc": "the Node client harness", "node-moleculer": "the Node client harness" };
+  const other = peers.filter((p) => by[p.protocol] !== undefined).map((p) => `${p.name} by ${by[p.protocol]}`);
+  return other.length === 0 ? "" : ` (except ${other.join(", ")}: bench/README.md#other-load-generators)`;
 }
 
 /** The headline cell's measured runs and their means per peer. */
@@ -181,6 +208,7 @@ async function main() {
   const loadAfter = os.loadavg()[0];
   const { headlineSummaries } = headlineOf(runs);
   process.stdout.write(`\n${gridTable(grid, peers[0].name)}\n\n${cellName(headline)}:\n${summaryTable(headlineSummaries)}\n\n`);
+  if (pairs().length > 0) process.stdout.write(`${pairTable(runs, grid, pairs())}\n\n`);
   if (targets.length > 0) process.stdout.write(`${targetsTable(targets)}\n`);
   if (values.results !== "-") {
     const results = { date, host, loadBefore, loadAfter, runs, grid, targets };

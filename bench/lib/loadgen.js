@@ -3,6 +3,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { mtime } from "./files.js";
+import { runH2load } from "./h2load.js";
+import { runNodeClient } from "./node-client.js";
 
 const SOURCE = fileURLToPath(new URL("../loadgen.c", import.meta.url));
 const BUILD_DIR = fileURLToPath(new URL("../.build/", import.meta.url));
@@ -33,11 +35,19 @@ function failure(report, code, signal) {
  * printed no report, an error report (no connection connected), or a report
  * in which no connection was served (nothing answered: nothing measured)
  * rejects with the reason. `protocol` is the wire the peer speaks: "forkrpc"
- * (the default) or "nest" (NestJS's TCP transport, see loadgen.c).
+ * (the default) or "nest" (NestJS's TCP transport, see loadgen.c); "grpc"
+ * runs h2load instead (h2load.js), and "node-forkrpc" / "node-moleculer" the
+ * Node client harness (node-client.js), with the same report.
  * `onPhase("start" | "end")` is called as the measured window begins and
  * ends (after the connect phase, before the teardown).
  */
-export function runLoadgen(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc", onPhase }) {
+export function runLoadgen(binary, options) {
+  if (options.protocol === "grpc") return runH2load(options);
+  if (options.protocol?.startsWith("node-")) return runNodeClient(options);
+  return runC(binary, options);
+}
+
+function runC(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc", onPhase }) {
   const args = ["127.0.0.1", port, connections, pipeline, seconds, payload, threads, protocol].map(String);
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -40,9 +40,10 @@ function snapshot(root) {
  * 0.5 s with the memory).
  */
 export async function measureLoad(binary, server, { warmup, duration, ...load }) {
-  const cellLoad = { port: server.port, ...load };
+  // A peer reached at more than its port (moleculer: its nodes) says so with target().
+  const cellLoad = { port: server.port, ...server.peer.target?.(server), ...load };
   if (warmup > 0 && server.peer.warmup !== false) {
-    await runLoadgen(binary, { ...cellLoad, seconds: warmup });
+    await runLoadgen(binary, { ...cellLoad, seconds: warmup, warmingUp: true });
     await settle(server.pid);
   }
   let memory = { total: 0, largest: 0, pss: 0 };

@@ -21,7 +21,7 @@ const RUN_COLUMNS = [
   ["RSS max proc MB", (r) => r.rss_largest_mb, 1],
   ["PSS total MB", (r) => r.pss_total_mb, 1],
   ["in flight / done", (r) => `${cell(100 * r.in_flight_share, 2)}%`, null],
-  ["served", (r) => `${r.connections_served}/${r.connections}`, null],
+  ["served", (r) => `${r.connections_served ?? `<${r.connections}`}/${r.connections}`, null],
   ["errors", (r) => r.errors, 0],
 ];
 
@@ -88,6 +88,9 @@ export function summarize(runs, peerNames) {
     const mine = runs.filter((r) => r.peer === peer);
     const summary = { peer, rounds: mine.length };
     for (const key of SUMMED) summary[key] = mean(mine.map((r) => r[key]));
+    // A load generator that cannot count served connections (h2load) reports
+    // null when some went unserved: the mean would hide it.
+    if (mine.some((r) => r.connections_served === null)) summary.connections_served = null;
     const rps = mine.map((r) => r.rps);
     summary.rps_spread = (Math.max(...rps) - Math.min(...rps)) / summary.rps;
     return summary;
@@ -124,7 +127,7 @@ export function gridTable(grid, base) {
   const rows = grid.map((s) => {
     const b = grid.find((x) => x.cell === s.cell && x.peer === base);
     const times = (key) => (b === undefined || s.peer === base ? "" : `${cell(s[key] / b[key], 2)}x`);
-    const served = s.connections_served ?? s.connections;
+    const served = s.connections_served;
     return [
       s.cell,
       s.peer,
@@ -136,7 +139,11 @@ export function gridTable(grid, base) {
       times("server_cpu_us_per_req"),
       cell(s.rss_total_mb, 1),
       cell(s.pss_total_mb, 1),
-      served < s.connections ? `**${cell(served, 0)}** / ${s.connections}` : `${s.connections} / ${s.connections}`,
+      served === null
+        ? `**<${s.connections}** / ${s.connections}`
+        : served < s.connections
+          ? `**${cell(served, 0)}** / ${s.connections}`
+          : `${s.connections} / ${s.connections}`,
       cell(s.errors + s.connections_lost, 0),
       String(s.rounds),
     ];
@@ -169,4 +176,37 @@ export function ratioTable(runs, summaries) {
     }
   }
   return table(["ratio", "figure", "overall (means)", "per round", "better is"], rows);
+}
+
+/**
+ * Each peer against the peer it is meant to be compared with (its
+ * `against`, when that one is in the run), cell by cell: rps and server CPU
+ * per request as ratios, overall (means) and round by round.
+ */
+export function pairTable(runs, grid, pairs) {
+  const rows = [];
+  for (const { peer, against } of pairs) {
+    for (const s of grid.filter((x) => x.peer === peer)) {
+      const b = grid.find((x) => x.cell === s.cell && x.peer === against);
+      if (b === undefined) continue;
+      const rounds = [...new Set(runs.filter((r) => r.cell === s.cell).map((r) => r.round))];
+      const perRound = (key) =>
+        rounds
+          .map((round) => {
+            const x = runs.find((r) => r.cell === s.cell && r.round === round && r.peer === peer && r.failed === undefined);
+            const y = runs.find((r) => r.cell === s.cell && r.round === round && r.peer === against && r.failed === undefined);
+            return x && y ? cell(x[key] / y[key], 3) : "-";
+          })
+          .join(", ");
+      rows.push([
+        s.cell,
+        `${peer} / ${against}`,
+        cell(s.rps / b.rps, 3),
+        perRound("rps"),
+        cell(s.server_cpu_us_per_req / b.server_cpu_us_per_req, 3),
+        perRound("server_cpu_us_per_req"),
+      ]);
+    }
+  }
+  return table(["cell", "ratio", "rps", "rps per round", "server CPU/req", "CPU/req per round"], rows);
 }

@@ -9,13 +9,19 @@
 //   in its own process group and is stopped as one;
 // - protocol: the load generator's wire mode when it is not forkrpc's;
 // - warmup: false, for a server that a warm-up load would break;
-// - versions(): what to print as its versions in the results header.
+// - versions(): what to print as its versions in the results header;
+// - against: the forkrpc peer it compares with like for like (same load
+//   generator); the results then show their ratios cell by cell;
+// - target(server): more load options than the port, read from the running
+//   server (moleculer: the addresses of its nodes, from its readiness line).
 //
 // The first peer is the baseline every other peer's figures are divided by.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startPeer, stopPeer } from "../lib/server.js";
+import { GRPC_VERSIONS, h2loadVersion, prepareGrpc } from "./grpc/prepare.js";
+import { MOLECULER_VERSIONS, moleculerNodes, prepareMoleculer } from "./moleculer/prepare.js";
 import { NEST_VERSIONS, prepareNest } from "./nestjs/prepare.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -88,6 +94,53 @@ export const PEERS = [
     // CPython has no JIT to warm up anyway.
     warmup: false,
     group: true,
+  },
+  {
+    name: "grpc",
+    note: `gRPC with @grpc/grpc-js (peers/grpc/: ${GRPC_VERSIONS}): a unary Ping(PingRequest) returns (PingReply) echoing its string, ping.proto loaded by @grpc/proto-loader, one grpc.Server per cluster worker on the shared port (grpc-js has no multi-process mode; SCHED_NONE, as minimal-node). Loaded by h2load over h2c, not by loadgen.c: connections x pipeline are h2load's clients (-c) x concurrent streams per client (-m), each request one pre-encoded gRPC message; HTTP/2 framing (HEADERS, DATA, trailers per call) against forkrpc's length-prefixed JSON`,
+    command: ({ port, workers }) => ({
+      file: process.execPath,
+      args: ["bench/peers/grpc/server.js", "--port", String(port), "--workers", String(workers)],
+      cwd: ROOT,
+    }),
+    ready: /grpc ready/,
+    prepare: prepareGrpc,
+    versions: () => `${GRPC_VERSIONS}, loaded by ${h2loadVersion()}`,
+    protocol: "grpc",
+    against: "forkrpc",
+  },
+  // Moleculer can be called only by a Moleculer broker, a Node process: it
+  // and forkrpc under the same Node client harness (bench/node-client.js),
+  // not loadgen.c. Not in the default grid (the harness, not the server,
+  // sets their rps); compare them with --peers forkrpc-node,moleculer.
+  {
+    name: "forkrpc-node",
+    note: "the `forkrpc` peer's server, loaded by the Node client harness (bench/node-client.js: one RpcClient, a pool of `connections` connections, connections x pipeline calls in flight) instead of loadgen.c: the baseline for moleculer",
+    default: false,
+    command: ({ port, workers }) => ({
+      file: process.execPath,
+      args: [...npmStartCommand(), "--port", String(port), "--workers", String(workers)],
+      cwd: ROOT,
+    }),
+    ready: /forkrpc ready:/,
+    prepare: warmStart,
+    protocol: "node-forkrpc",
+  },
+  {
+    name: "moleculer",
+    note: `Moleculer (peers/moleculer/: ${MOLECULER_VERSIONS}): one ServiceBroker node per worker process (its way to use cores: nodes, not a shared socket), each with a \`ping\` service whose action returns its params, TCP transporter with static addresses (no UDP discovery), JSON serializer. Called by a client broker in the Node client harness (bench/node-client.js), which balances calls over the nodes round-robin on one TCP connection per node whatever \`connections\` is, connections x pipeline calls in flight`,
+    default: false,
+    command: ({ port, workers }) => ({
+      file: process.execPath,
+      args: ["bench/peers/moleculer/server.js", "--port", String(port), "--workers", String(workers)],
+      cwd: ROOT,
+    }),
+    ready: /moleculer ready on .* \(nodes /,
+    prepare: prepareMoleculer,
+    versions: () => MOLECULER_VERSIONS,
+    protocol: "node-moleculer",
+    against: "forkrpc-node",
+    target: moleculerNodes,
   },
   // The cost of the middleware path (npm run bench:middleware): the same
   // start command, the same plugins/ping.ts, with and without three trivial
