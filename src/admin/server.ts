@@ -23,6 +23,13 @@ export interface AdminSource {
 
 /** EventSource reconnects this long after the stream breaks (a master restart). */
 const RETRY_MS = 1_000;
+/**
+ * An /events client with this much unsent (or four snapshots' worth, if
+ * more) is not reading: it is cut (EventSource reconnects) rather than
+ * buffered for without bound (a 256 KB snapshot a period once grew the
+ * master by ~25 MB/s for one client that never read).
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
 
 export class AdminServer {
   readonly #http: Server;
@@ -97,7 +104,15 @@ export class AdminServer {
     try {
       const frame = `data: ${JSON.stringify(this.#source.snapshot())}\n\n`;
       this.#last = frame;
-      for (const res of this.#streams) res.write(frame);
+      const limit = Math.max(MAX_UNSENT_BYTES, 4 * frame.length);
+      for (const res of this.#streams) {
+        if (res.writableLength > limit) {
+          this.#streams.delete(res);
+          res.destroy();
+        } else {
+          res.write(frame);
+        }
+      }
     } catch (error) {
       log.error(`admin server: snapshot failed: ${describe(error)}`);
     }
