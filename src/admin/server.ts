@@ -30,6 +30,8 @@ const RETRY_MS = 1_000;
  * master by ~25 MB/s for one client that never read).
  */
 const MAX_UNSENT_BYTES = 1024 * 1024;
+/** /events subscribers at once: each may hold MAX_UNSENT_BYTES, so their number is bounded too (a dashboard tab is one). */
+export const MAX_STREAMS = 32;
 
 export class AdminServer {
   readonly #http: Server;
@@ -87,6 +89,7 @@ export class AdminServer {
   }
 
   #subscribe(res: ServerResponse): void {
+    if (this.#streams.size >= MAX_STREAMS) return send(res, 503, "text/plain", `${MAX_STREAMS} /events subscribers already\n`, { "retry-after": "5" });
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
     res.write(`retry: ${RETRY_MS}\n\n`);
     this.#streams.add(res);

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { AdminServer } from "../../src/admin/server.ts";
+import { AdminServer, MAX_STREAMS } from "../../src/admin/server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +45,36 @@ test("an /events client that never reads is dropped instead of buffered without 
     assert.notEqual(bytes, null, "the stream is still open: the server kept buffering for a client that did not read");
     assert.ok((bytes as number) < 40 * 1024 * 1024, `${bytes} bytes were buffered`);
   } finally {
+    admin.close();
+  }
+});
+
+test("/events takes at most MAX_STREAMS subscribers: the next is answered 503, and a slot freed is taken again", async () => {
+  const admin = new AdminServer(source(16), 60_000);
+  const sockets: Socket[] = [];
+  const subscribe = async (port: number): Promise<string> => {
+    const s = connect(port, "127.0.0.1");
+    sockets.push(s);
+    s.on("error", () => {});
+    s.setEncoding("latin1");
+    s.write("GET /events HTTP/1.1\r\nhost: x\r\n\r\n");
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no status line within 5 s")), 5_000);
+      s.once("data", (text: string) => {
+        clearTimeout(timer);
+        resolve(text.slice(0, text.indexOf("\r\n")));
+      });
+    });
+  };
+  try {
+    const { port } = await admin.listen("127.0.0.1", 0);
+    for (let i = 0; i < MAX_STREAMS; i++) assert.equal(await subscribe(port), "HTTP/1.1 200 OK");
+    assert.equal(await subscribe(port), "HTTP/1.1 503 Service Unavailable");
+    sockets[0]?.destroy();
+    await sleep(200);
+    assert.equal(await subscribe(port), "HTTP/1.1 200 OK");
+  } finally {
+    for (const s of sockets) s.destroy();
     admin.close();
   }
 });
