@@ -77,6 +77,8 @@ export class AdminServer {
       if (path === "/metrics") return send(res, 200, CONTENT_TYPE, this.#source.metrics());
       if (path === "/healthz") return send(res, 200, "text/plain", "ok\n");
       if (path === "/readyz") return this.#source.ready() ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "not ready\n");
+      // HEAD gets the stream's headers and an end: a write to a HEAD response is dropped, so a subscription would never end.
+      if (path === "/events" && req.method === "HEAD") return send(res, 200, "text/event-stream", "");
       if (path === "/events") return this.#subscribe(res);
       const asset = readAsset(path === "/" ? "/index.html" : (path as string));
       if (asset !== null) return send(res, 200, asset.type, asset.body);

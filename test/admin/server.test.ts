@@ -78,3 +78,15 @@ test("/events takes at most MAX_STREAMS subscribers: the next is answered 503, a
     admin.close();
   }
 });
+
+test("HEAD /events is answered with the stream's headers and ends (it took a subscriber slot and never ended)", async () => {
+  const admin = new AdminServer(source(16), 60_000);
+  try {
+    const { port } = await admin.listen("127.0.0.1", 0);
+    const res = await fetch(`http://127.0.0.1:${port}/events`, { method: "HEAD", signal: AbortSignal.timeout(3_000) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+  } finally {
+    admin.close();
+  }
+});
