@@ -154,3 +154,43 @@ test("against a real etcd", { skip }, async (t) => {
     assert.equal((await client.range("/x")).kvs.length, 0);
   });
 });
+
+test("a watch stream that never ends its line is cut as REGISTRY_REFUSED instead of buffered without bound", async () => {
+  const { createServer } = await import("node:http");
+  const chunk = "x".repeat(64 * 1024);
+  let sent = 0;
+  const flood = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    // At most 64 MiB, so that a failing test ends too.
+    const more = () => {
+      while (sent < 64 * 1024 * 1024 && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", more);
+      }
+      res.end();
+    };
+    res.on("error", () => {});
+    more();
+  });
+  await new Promise<void>((r) => flood.listen(0, "127.0.0.1", r));
+  try {
+    const port = (flood.address() as { port: number }).port;
+    const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 5_000 });
+    const error = await new Promise<RegistryError>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no onError within 10 s")), 10_000);
+      client.watch("/x", {
+        onEvents: () => {},
+        onError: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+    assert.equal(error.code, "REGISTRY_REFUSED", error.message);
+    assert.match(error.message, /line/);
+    assert.ok(sent < 64 * 1024 * 1024, `the whole ${sent} bytes were read`);
+  } finally {
+    flood.closeAllConnections();
+    flood.close();
+  }
+});
