@@ -194,3 +194,36 @@ test("a watch stream that never ends its line is cut as REGISTRY_REFUSED instead
     flood.close();
   }
 });
+
+test("answers that are JSON but not etcd's (null, an array, kvs not a list of key-values) are REGISTRY_REFUSED, not a TypeError", async () => {
+  const { createServer } = await import("node:http");
+  let body = "";
+  const liar = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(body);
+  });
+  await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+  try {
+    const port = (liar.address() as { port: number }).port;
+    const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 2_000 });
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ["null", () => client.grant(5)],
+      ["[1]", () => client.keepAlive("1")],
+      ["5", () => client.put("/k", "v")],
+      ['{"kvs":5}', () => client.range("/k", { prefix: true })],
+      ['{"kvs":[null]}', () => client.range("/k", { prefix: true })],
+      ['{"kvs":[{"key":5,"value":"dg=="}]}', () => client.range("/k", { prefix: true })],
+    ];
+    for (const [text, call] of cases) {
+      body = text;
+      await assert.rejects(call(), (e: RegistryError) => {
+        assert.equal(e.code, "REGISTRY_REFUSED", `${text}: ${e.message}`);
+        return true;
+      });
+    }
+  } finally {
+    liar.closeAllConnections();
+    liar.close();
+  }
+});
