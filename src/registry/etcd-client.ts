@@ -137,8 +137,9 @@ export class EtcdClient {
           headers: { "content-type": "application/json" },
           signal: AbortSignal.timeout(this.timeoutMs),
         });
-        text = await res.text();
+        text = await bodyText(res, path);
       } catch (error) {
+        if (error instanceof RegistryError) throw error;
         failures.push(`${endpoint}: ${describeFetchError(error)}`);
         continue;
       }
@@ -147,6 +148,29 @@ export class EtcdClient {
     }
     throw new RegistryError("REGISTRY_UNAVAILABLE", `etcd: no endpoint answered ${path} (${failures.join("; ")})`);
   }
+}
+
+/**
+ * Longest answer read. etcd's largest (a range over a service's instances)
+ * is a few KB a server; an endpoint sending more is not etcd, and reading it
+ * whole within the deadline could take the process's memory (a loopback
+ * peer sends GBs in 2 s).
+ */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+async function bodyText(res: Response, path: string): Promise<string> {
+  if (res.body === null) return "";
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await res.body.cancel().catch(() => {});
+      throw new RegistryError("REGISTRY_REFUSED", `etcd answered ${path} with more than ${MAX_ANSWER_BYTES} bytes: not etcd, or not sane`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function answer(path: string, status: number, text: string, request: object): Record<string, unknown> {

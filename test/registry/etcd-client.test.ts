@@ -227,3 +227,35 @@ test("answers that are JSON but not etcd's (null, an array, kvs not a list of ke
     liar.close();
   }
 });
+
+test("an answer larger than any of etcd's is REGISTRY_REFUSED once past the limit, not read whole", async () => {
+  const { createServer } = await import("node:http");
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  const flood = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.on("error", () => {});
+    const more = () => {
+      while (sent < 256 * 1024 * 1024 && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", more);
+      }
+      res.end();
+    };
+    more();
+  });
+  await new Promise<void>((r) => flood.listen(0, "127.0.0.1", r));
+  try {
+    const port = (flood.address() as { port: number }).port;
+    const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 20_000 });
+    await assert.rejects(client.range("/x", { prefix: true }), (e: RegistryError) => {
+      assert.equal(e.code, "REGISTRY_REFUSED", e.message);
+      return true;
+    });
+    assert.ok(sent < 128 * 1024 * 1024, `${sent} bytes were sent: the answer was read on past the limit`);
+  } finally {
+    flood.closeAllConnections();
+    flood.close();
+  }
+});
