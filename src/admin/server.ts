@@ -23,6 +23,15 @@ export interface AdminSource {
 
 /** EventSource reconnects this long after the stream breaks (a master restart). */
 const RETRY_MS = 1_000;
+/**
+ * An /events client with this much unsent (or four snapshots' worth, if
+ * more) is not reading: it is cut (EventSource reconnects) rather than
+ * buffered for without bound (a 256 KB snapshot a period once grew the
+ * master by ~25 MB/s for one client that never read).
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+/** /events subscribers at once: each may hold MAX_UNSENT_BYTES, so their number is bounded too (a dashboard tab is one). */
+export const MAX_STREAMS = 32;
 
 export class AdminServer {
   readonly #http: Server;
@@ -68,6 +77,8 @@ export class AdminServer {
       if (path === "/metrics") return send(res, 200, CONTENT_TYPE, this.#source.metrics());
       if (path === "/healthz") return send(res, 200, "text/plain", "ok\n");
       if (path === "/readyz") return this.#source.ready() ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "not ready\n");
+      // HEAD gets the stream's headers and an end: a write to a HEAD response is dropped, so a subscription would never end.
+      if (path === "/events" && req.method === "HEAD") return send(res, 200, "text/event-stream", "");
       if (path === "/events") return this.#subscribe(res);
       const asset = readAsset(path === "/" ? "/index.html" : (path as string));
       if (asset !== null) return send(res, 200, asset.type, asset.body);
@@ -80,6 +91,7 @@ export class AdminServer {
   }
 
   #subscribe(res: ServerResponse): void {
+    if (this.#streams.size >= MAX_STREAMS) return send(res, 503, "text/plain", `${MAX_STREAMS} /events subscribers already\n`, { "retry-after": "5" });
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
     res.write(`retry: ${RETRY_MS}\n\n`);
     this.#streams.add(res);
@@ -97,7 +109,15 @@ export class AdminServer {
     try {
       const frame = `data: ${JSON.stringify(this.#source.snapshot())}\n\n`;
       this.#last = frame;
-      for (const res of this.#streams) res.write(frame);
+      const limit = Math.max(MAX_UNSENT_BYTES, 4 * frame.length);
+      for (const res of this.#streams) {
+        if (res.writableLength > limit) {
+          this.#streams.delete(res);
+          res.destroy();
+        } else {
+          res.write(frame);
+        }
+      }
     } catch (error) {
       log.error(`admin server: snapshot failed: ${describe(error)}`);
     }

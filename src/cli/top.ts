@@ -97,7 +97,15 @@ function stream(url: string, onSnapshot: (snap: Snapshot) => boolean): Promise<s
             .map((l) => l.slice(6))
             .join("\n");
           if (data === "") continue;
-          if (onSnapshot(JSON.parse(data) as Snapshot)) {
+          let snapshot: Snapshot;
+          try {
+            snapshot = JSON.parse(data) as Snapshot;
+          } catch {
+            // Another server on that port: a line saying so, not a SyntaxError from an event handler.
+            req.destroy();
+            return resolve(`not a forkrpc snapshot: ${JSON.stringify(data.slice(0, 80))}`);
+          }
+          if (onSnapshot(snapshot)) {
             req.destroy();
             return resolve(null);
           }

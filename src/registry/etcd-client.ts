@@ -96,11 +96,14 @@ export class EtcdClient {
 
   async range(key: string, options: { prefix?: boolean } = {}): Promise<{ revision: number; kvs: KeyValue[] }> {
     const body = await this.call("/v3/kv/range", { key: encode(key), ...(options.prefix ? { range_end: prefixEnd(key).toString("base64") } : {}) });
-    const kvs = ((body.kvs as Array<Record<string, string>> | undefined) ?? []).map((kv) => ({
+    const listed = body.kvs ?? [];
+    // Anything else than a list of { key, value } with base64 strings: not etcd's answer (Buffer.from would throw a TypeError).
+    if (!Array.isArray(listed) || !listed.every(isKeyValue)) throw new RegistryError("REGISTRY_REFUSED", `etcd answered /v3/kv/range with kvs that are not key-values: ${JSON.stringify(listed).slice(0, 200)}`);
+    const kvs = (listed as Array<Record<string, string>>).map((kv) => ({
       key: decode(kv.key),
       value: decode(kv.value),
       modRevision: Number(kv.mod_revision ?? 0),
-      lease: kv.lease ?? "0",
+      lease: String(kv.lease ?? "0"),
     }));
     return { revision: revisionOf(body), kvs };
   }
@@ -134,8 +137,9 @@ export class EtcdClient {
           headers: { "content-type": "application/json" },
           signal: AbortSignal.timeout(this.timeoutMs),
         });
-        text = await res.text();
+        text = await bodyText(res, path);
       } catch (error) {
+        if (error instanceof RegistryError) throw error;
         failures.push(`${endpoint}: ${describeFetchError(error)}`);
         continue;
       }
@@ -146,12 +150,38 @@ export class EtcdClient {
   }
 }
 
+/**
+ * Longest answer read. etcd's largest (a range over a service's instances)
+ * is a few KB a server; an endpoint sending more is not etcd, and reading it
+ * whole within the deadline could take the process's memory (a loopback
+ * peer sends GBs in 2 s).
+ */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+async function bodyText(res: Response, path: string): Promise<string> {
+  if (res.body === null) return "";
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await res.body.cancel().catch(() => {});
+      throw new RegistryError("REGISTRY_REFUSED", `etcd answered ${path} with more than ${MAX_ANSWER_BYTES} bytes: not etcd, or not sane`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 function answer(path: string, status: number, text: string, request: object): Record<string, unknown> {
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     throw new RegistryError("REGISTRY_REFUSED", `etcd answered ${path} with ${status} and no JSON: ${text.slice(0, 200)}`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new RegistryError("REGISTRY_REFUSED", `etcd answered ${path} with ${status} and JSON that is not an object: ${text.slice(0, 200)}`);
   }
   // Unary errors come as { error, code }; the streaming keepalive wraps them as { error: { grpc_code, message } }.
   const nested = typeof body.error === "object" && body.error !== null ? (body.error as Record<string, unknown>) : undefined;
@@ -160,6 +190,12 @@ function answer(path: string, status: number, text: string, request: object): Re
   if (status === 200 && body.error === undefined) return body;
   if (code === GRPC_NOT_FOUND && /lease not found/.test(message)) throw leaseLost(String((request as { ID?: string; lease?: string }).ID ?? (request as { lease?: string }).lease));
   throw new RegistryError("REGISTRY_REFUSED", `etcd answered ${path} with ${status}: ${message || text.slice(0, 200)}`);
+}
+
+function isKeyValue(kv: unknown): boolean {
+  if (kv === null || typeof kv !== "object") return false;
+  const { key, value } = kv as Record<string, unknown>;
+  return typeof key === "string" && (value === undefined || typeof value === "string");
 }
 
 function leaseLost(id: string): RegistryError {

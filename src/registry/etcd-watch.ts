@@ -39,6 +39,13 @@ export interface WatchOptions {
   readonly onError: (error: RegistryError) => void;
 }
 
+/**
+ * Longest watch line kept while its end is awaited. etcd caps a request at
+ * 1.5 MiB and a watch batch is a few of them; an endpoint streaming without
+ * a newline would otherwise grow this buffer until the process dies.
+ */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
 export class EtcdWatch {
   /** Resolves once etcd confirms the watch; rejects with the error onError gets if it never does. */
   readonly created: Promise<void>;
@@ -86,7 +93,14 @@ export class EtcdWatch {
       }
       let pending = "";
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        pending += Buffer.from(chunk).toString("utf8");
+        const text = Buffer.from(chunk).toString("utf8");
+        pending += text;
+        // Only the new text can hold a line's end: searching the whole of a long line at each chunk is quadratic.
+        if (!text.includes("\n")) {
+          if (pending.length <= MAX_LINE_CHARS) continue;
+          this.fail(new RegistryError("REGISTRY_REFUSED", `etcd sent a watch line longer than ${MAX_LINE_CHARS} characters without its end: not etcd, or not sane`));
+          return;
+        }
         let nl: number;
         while ((nl = pending.indexOf("\n")) >= 0) {
           const line = pending.slice(0, nl).trim();

@@ -59,9 +59,15 @@ export class SecureListener {
       log.error(`tls: ${why}: new certificate refused, the current one stays: ${code === undefined ? describe(error) : `${code}: ${(error as Error).message}`}`);
       return false;
     }
-    this.#config = config;
     const options = secureContextOptions(material, config);
-    this.server.setSecureContext(this.#ticketKeys === undefined ? options : { ...options, ticketKeys: this.#ticketKeys });
+    try {
+      this.server.setSecureContext(this.#ticketKeys === undefined ? options : { ...options, ticketKeys: this.#ticketKeys });
+    } catch (error) {
+      // Called from an IPC message or a file watch: a throw here would end the worker.
+      log.error(`tls: ${why}: new certificate refused, the current one stays: ${describe(error)}`);
+      return false;
+    }
+    this.#config = config;
     log.info(`tls: ${why}: new handshakes use the certificate in ${config.cert}`);
     return true;
   }

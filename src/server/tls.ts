@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { SecureContextOptions, TlsOptions } from "node:tls";
+import { createSecureContext, type SecureContextOptions, type TlsOptions } from "node:tls";
 import type { ServerConfig } from "../config.ts";
 import { BootError } from "../errors.ts";
 
@@ -60,6 +60,12 @@ export function loadTlsMaterial(config: TlsConfig): TlsMaterial {
     } catch (cause) {
       throw invalid(config.ca, "tls.ca", "is not a PEM certificate bundle", cause);
     }
+  }
+  // What parses may still be refused by OpenSSL (a 512-bit RSA key: "ee key too small"); found here, not as a throw in every worker at reload.
+  try {
+    createSecureContext(secureContextOptions({ cert, key, ca }, config));
+  } catch (cause) {
+    throw invalid(config.cert, "tls.cert", "is refused by OpenSSL with its key", cause);
   }
   return { cert, key, ca };
 }

@@ -104,6 +104,8 @@ export class ThreadPool {
   }
 
   #onMessage(thread: Thread, msg: FromThread): void {
+    // Handler code shares the thread's port: what it posts there is no message of ours.
+    if (typeof msg !== "object" || msg === null) return;
     if (msg.kind === "ready") {
       thread.settle?.(null);
       thread.settle = null;
@@ -125,7 +127,7 @@ export class ThreadPool {
       this.#settle(task, null, new JsonText(msg.json));
     } else if (msg.kind === "rpc-error") {
       const { code, message, data } = msg.error;
-      this.#settle(task, data === undefined ? new RpcError(code, message) : new RpcError(code, message, JSON.parse(data)));
+      this.#settle(task, data === undefined ? new RpcError(code, message) : new RpcError(code, message, parseData(data)));
     } else if (msg.kind === "threw") {
       const error = new Error("a handler thread's call threw");
       error.stack = `(in a handler thread) ${msg.stack}`;
@@ -279,6 +281,15 @@ export class ThreadPool {
     let n = 0;
     for (const t of this.#threads) if (t.state === state) n++;
     return n;
+  }
+}
+
+/** An RpcError's data as the thread encoded it; undefined should anything else have posted a look-alike. */
+function parseData(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
   }
 }
 

@@ -62,3 +62,22 @@ test("forkrpc top --count 2 against a live server shows its calls", async () => 
     assert.equal(bad.code, 2);
   });
 });
+
+test("top against a server whose events are not snapshots: a one-line error and exit 1 (it threw a SyntaxError)", async () => {
+  const { createServer } = await import("node:http");
+  const liar = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: not json\n\n");
+  });
+  await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+  try {
+    const port = (liar.address() as { port: number }).port;
+    const r = await runCli(["top", "--admin", `127.0.0.1:${port}`, "--count", "1"], { timeoutMs: 15_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /forkrpc top: .*not a forkrpc snapshot/);
+    assert.doesNotMatch(r.stderr, /SyntaxError|\n\s+at /);
+  } finally {
+    liar.closeAllConnections();
+    liar.close();
+  }
+});

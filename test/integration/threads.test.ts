@@ -238,3 +238,12 @@ test("a graceful stop closes the pool: the threads' stop hooks run and the proce
   assert.equal(code, 0);
   assert.equal(chained.stderr().split("stop hook ran").length - 1, 2, chained.stderr());
 });
+
+test("a message of the handler's own on its thread's port (null) is ignored: the call is answered and the worker lives", async () => {
+  const peer = await open(bare);
+  const res = await call(peer, "thread.work", { kind: "post-null" });
+  assert.deepEqual(res.result, { posted: true });
+  const echoed = await call(peer, "main.work", { kind: "echo", value: 1 });
+  assert.equal(echoed.result.value, 1);
+  assert.ok(!bare.stderr().includes("Cannot read properties of null"), bare.stderr());
+});

@@ -7,6 +7,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -131,4 +132,21 @@ test("a bad new certificate is refused with one log line, and the current one st
   const stillThere = await tlsExchange(served.port, { ca }, "ping");
   assert.equal(stillThere.answer?.out, "pong");
   assert.equal(stillThere.fingerprint, current);
+});
+
+test("a certificate OpenSSL refuses though it parses (a 512-bit RSA key) is refused by the master, and no worker crashes", { skip }, async () => {
+  const before = served.stderr().length;
+  const current = (await tlsExchange(served.port, { ca }, "ping")).fingerprint;
+  const weak = { cert: join(certs.dir, "weak.pem"), key: join(certs.dir, "weak.key") };
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:512", "-nodes", "-keyout", weak.key, "-out", weak.cert, "-subj", "/CN=localhost", "-days", "1"], { stdio: "ignore" });
+  copyFileSync(weak.key, live.key);
+  copyFileSync(weak.cert, live.cert);
+  const refused = /new certificate refused, the workers keep the current one: TLS_INVALID: .*too small/;
+  for (let i = 0; i < 50 && !refused.test(served.stderr().slice(before)); i++) await delay(200);
+  const log = served.stderr().slice(before);
+  assert.match(log, refused);
+  assert.doesNotMatch(log, /uncaught|exited|restart/i);
+  const still = await tlsExchange(served.port, { ca }, "ping");
+  assert.equal(still.answer?.out, "pong", still.error);
+  assert.equal(still.fingerprint, current);
 });

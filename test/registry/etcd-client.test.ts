@@ -154,3 +154,108 @@ test("against a real etcd", { skip }, async (t) => {
     assert.equal((await client.range("/x")).kvs.length, 0);
   });
 });
+
+test("a watch stream that never ends its line is cut as REGISTRY_REFUSED instead of buffered without bound", async () => {
+  const { createServer } = await import("node:http");
+  const chunk = "x".repeat(64 * 1024);
+  let sent = 0;
+  const flood = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    // At most 64 MiB, so that a failing test ends too.
+    const more = () => {
+      while (sent < 64 * 1024 * 1024 && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", more);
+      }
+      res.end();
+    };
+    res.on("error", () => {});
+    more();
+  });
+  await new Promise<void>((r) => flood.listen(0, "127.0.0.1", r));
+  try {
+    const port = (flood.address() as { port: number }).port;
+    const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 5_000 });
+    const error = await new Promise<RegistryError>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no onError within 10 s")), 10_000);
+      client.watch("/x", {
+        onEvents: () => {},
+        onError: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+    assert.equal(error.code, "REGISTRY_REFUSED", error.message);
+    assert.match(error.message, /line/);
+    assert.ok(sent < 64 * 1024 * 1024, `the whole ${sent} bytes were read`);
+  } finally {
+    flood.closeAllConnections();
+    flood.close();
+  }
+});
+
+test("answers that are JSON but not etcd's (null, an array, kvs not a list of key-values) are REGISTRY_REFUSED, not a TypeError", async () => {
+  const { createServer } = await import("node:http");
+  let body = "";
+  const liar = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(body);
+  });
+  await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+  try {
+    const port = (liar.address() as { port: number }).port;
+    const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 2_000 });
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ["null", () => client.grant(5)],
+      ["[1]", () => client.keepAlive("1")],
+      ["5", () => client.put("/k", "v")],
+      ['{"kvs":5}', () => client.range("/k", { prefix: true })],
+      ['{"kvs":[null]}', () => client.range("/k", { prefix: true })],
+      ['{"kvs":[{"key":5,"value":"dg=="}]}', () => client.range("/k", { prefix: true })],
+    ];
+    for (const [text, call] of cases) {
+      body = text;
+      await assert.rejects(call(), (e: RegistryError) => {
+        assert.equal(e.code, "REGISTRY_REFUSED", `${text}: ${e.message}`);
+        return true;
+      });
+    }
+  } finally {
+    liar.closeAllConnections();
+    liar.close();
+  }
+});
+
+test("an answer larger than any of etcd's is REGISTRY_REFUSED once past the limit, not read whole", async () => {
+  const { createServer } = await import("node:http");
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  const flood = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.on("error", () => {});
+    const more = () => {
+      while (sent < 256 * 1024 * 1024 && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", more);
+      }
+      res.end();
+    };
+    more();
+  });
+  await new Promise<void>((r) => flood.listen(0, "127.0.0.1", r));
+  try {
+    const port = (flood.address() as { port: number }).port;
+    const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 20_000 });
+    await assert.rejects(client.range("/x", { prefix: true }), (e: RegistryError) => {
+      assert.equal(e.code, "REGISTRY_REFUSED", e.message);
+      return true;
+    });
+    assert.ok(sent < 128 * 1024 * 1024, `${sent} bytes were sent: the answer was read on past the limit`);
+  } finally {
+    flood.closeAllConnections();
+    flood.close();
+  }
+});
