@@ -6,12 +6,13 @@
  * a synchronous answer never arms a timer.
  */
 import { RpcError } from "../errors.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { abandonsNext } from "./compose.ts";
 import type { CallContext } from "./context.ts";
 import type { MiddlewareFn } from "./types.ts";
 
-/** The longest delay setTimeout keeps (a larger one fires at once). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
+
 
 /**
  * The deadline in ms for a request, Infinity when none; throws

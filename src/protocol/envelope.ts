@@ -8,6 +8,14 @@ import { exceedsDepth } from "./json-depth.ts";
 
 export type RequestId = string | number;
 
+/**
+ * An id either side accepts: absent, a string, or a finite number (a number
+ * JSON cannot carry back, 1e400 parsed as Infinity, would be echoed as null).
+ */
+export function isRequestId(id: unknown): id is RequestId | undefined {
+  return id === undefined || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+}
+
 export interface RequestEnvelope {
   readonly method: string;
   readonly params: unknown;
@@ -63,8 +71,7 @@ export function parseRequest(
   }
   const req = value as Record<string, unknown>;
   const id = req.id;
-  // A number JSON cannot carry back (1e400 parses as Infinity) would be echoed as null.
-  if (id !== undefined && typeof id !== "string" && !(typeof id === "number" && Number.isFinite(id))) {
+  if (!isRequestId(id)) {
     return reject("INVALID_REQUEST", "`id` must be a string or a finite number");
   }
   const method = req.in;
