@@ -21,6 +21,7 @@ export interface RequestEnvelope {
   readonly params: unknown;
   /** undefined when the request carried no id. */
   readonly id: RequestId | undefined;
+  /** The request's `meta` object; its `timeoutMs`, when present, is a positive number (checked here). */
   readonly meta: Readonly<Record<string, unknown>>;
   /** The body as received: an offloaded handler's thread parses its params from it (no second JSON.stringify). */
   readonly text?: string;
@@ -81,6 +82,11 @@ export function parseRequest(
   const meta = req.meta;
   if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta))) {
     return reject("INVALID_REQUEST", "`meta` must be an object", id);
+  }
+  // The deadline the client asks for (server/dispatch.ts applies the smallest of it, the method's and the config's).
+  const asked = meta === undefined ? undefined : (meta as Record<string, unknown>).timeoutMs;
+  if (asked !== undefined && !(typeof asked === "number" && asked > 0)) {
+    return reject("INVALID_REQUEST", "meta.timeoutMs must be a positive number", id);
   }
   return {
     method,
