@@ -9,7 +9,7 @@
  * chain (composed once at load time) has the deadline as one of its steps.
  */
 import { encodeError, encodeResponse, type RequestEnvelope, type RequestId } from "../protocol/envelope.ts";
-import { describe, toWireError } from "../errors.ts";
+import { describe, stackOf, toWireError } from "../errors.ts";
 import { log } from "../log.ts";
 import { isThenable } from "../middleware/compose.ts";
 import { withDeadline } from "../middleware/deadline.ts";
@@ -82,13 +82,4 @@ function isAbortError(thrown: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function stackOf(thrown: unknown): string {
-  try {
-    if (thrown instanceof Error && typeof thrown.stack === "string") return thrown.stack;
-  } catch {
-    // a hostile getter: fall back to the plain description
-  }
-  return describe(thrown);
 }
