@@ -147,3 +147,13 @@ export function describe(cause: unknown): string {
     return "(a value that cannot be described)";
   }
 }
+
+/** For the log: an Error's stack, else describe(); never throws (a hostile getter falls back to describe). */
+export function stackOf(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error && typeof thrown.stack === "string") return thrown.stack;
+  } catch {
+    // a hostile getter: fall back to the plain description
+  }
+  return describe(thrown);
+}

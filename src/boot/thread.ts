@@ -11,7 +11,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { container as rootContainer, type InjectionToken } from "tsyringe";
 import { ServerConfig } from "../config.ts";
 import { rpcMetaOf } from "../decorators/rpc.ts";
-import { BootError, describe, RpcError, toWireError } from "../errors.ts";
+import { BootError, describe, RpcError, stackOf, toWireError } from "../errors.ts";
 import { setLogRole } from "../log.ts";
 import { isThenable } from "../middleware/compose.ts";
 import { shownPath } from "../plugins/discover.ts";
@@ -100,15 +100,6 @@ function failure(seq: number, thrown: unknown): FromThread {
     }
   }
   return { kind: "rpc-error", seq, error };
-}
-
-function stackOf(thrown: unknown): string {
-  try {
-    if (thrown instanceof Error && typeof thrown.stack === "string") return thrown.stack;
-  } catch {
-    // a hostile getter: fall back to the plain description
-  }
-  return describe(thrown);
 }
 
 try {

@@ -5,6 +5,7 @@
  */
 import { RpcClient } from "../client/index.ts";
 import { RpcError } from "../errors.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { intFlag, jsonArg, metaArg, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visibleValue } from "./escape.ts";
 import { probe, TARGET_FLAGS, TARGET_USAGE, targetFrom, unreachable, withToken, type Target } from "./target.ts";
@@ -39,7 +40,7 @@ export async function call(argv: string[]): Promise<number> {
   if (method === undefined || method === "") throw new UsageError("call needs a method name");
   if (extra.length > 0) throw new UsageError(`call takes one params argument; quote the JSON as one word (got also "${extra[0]}")`);
   const params = paramsText === undefined ? null : jsonArg("params", paramsText);
-  const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 0, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 0, MAX_TIMER_MS) ?? DEFAULT_TIMEOUT_MS;
   const found = etcdTargetFrom(values);
   let client: RpcClient;
   let meta: Record<string, unknown> | undefined;

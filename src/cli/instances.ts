@@ -2,9 +2,11 @@
  * `forkrpc instances`: the servers registered in etcd, as a table (or JSON),
  * read straight from the registry's keys (docs/protocol.md#service-registry).
  */
+import { hostPort } from "../registry/address.ts";
 import { EtcdClient } from "../registry/etcd-client.ts";
 import { NAME, parseInstance, servicePrefix, servicesPrefix } from "../registry/keys.ts";
 import type { Instance } from "../registry/types.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visible } from "./escape.ts";
 
@@ -31,7 +33,7 @@ export async function instances(argv: string[], now = Date.now()): Promise<numbe
   for (const e of endpoints) if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new UsageError(`--etcd must be an http:// or https:// URL, got ${JSON.stringify(e)}`);
   if (values.service !== undefined && !NAME.test(values.service)) throw new UsageError(`--service must be a name of letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(values.service)}`);
   const prefix = values.prefix ?? "/forkrpc";
-  const timeoutMs = intFlag("timeout", values.timeout, 1, 2 ** 31 - 1) ?? 5_000;
+  const timeoutMs = intFlag("timeout", values.timeout, 1, MAX_TIMER_MS) ?? 5_000;
   const client = new EtcdClient({ endpoints, timeoutMs });
   const root = values.service === undefined ? servicesPrefix(prefix) : servicePrefix(prefix, values.service);
   const { kvs } = await client.range(root, { prefix: true });
@@ -60,7 +62,7 @@ export function instanceTable(list: readonly Instance[], now: number): string {
   const rows = sorted.map((i) => [
     visible(i.service),
     visible(i.instance),
-    visible(i.host.includes(":") ? `[${i.host}]:${i.port}` : `${i.host}:${i.port}`),
+    visible(hostPort(i.host, i.port)),
     i.state,
     age(Date.parse(i.startedAt), now),
     visible(i.registryHash) || "-",

@@ -8,6 +8,7 @@ import { loadConfig } from "../config.ts";
 import { RpcError } from "../errors.ts";
 import { describeMethod, type MethodDescription } from "../plugins/introspection.ts";
 import { loadRegistry } from "../boot/start.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import { safeJson, visible, visibleValue } from "./escape.ts";
 import { schemaSummary } from "./schema-summary.ts";
@@ -37,7 +38,7 @@ export async function list(argv: string[]): Promise<number> {
   if (values.local === true) {
     methods = await localMethods(values.config as string | undefined);
   } else {
-    const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 1, 2 ** 31 - 1) ?? 10_000;
+    const timeoutMs = intFlag("timeout", values.timeout as string | undefined, 1, MAX_TIMER_MS) ?? 10_000;
     const found = await remoteMethods(await targetFrom(values), timeoutMs);
     if (typeof found === "string") {
       process.stderr.write(`${found}\n`);

@@ -13,6 +13,7 @@ import { runWorker } from "../cluster/worker.ts";
 import { checkCertificates } from "../cluster/tls-reload.ts";
 import { log, setLogRole } from "../log.ts";
 import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
+import { hostPort } from "../registry/address.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { configFlagOptions, configFlagSynopsis, configFlagUsage, overridesFrom } from "./config-flags.ts";
 import { bootHint } from "./hints.ts";
@@ -105,9 +106,8 @@ function noWorkersToReload(command: "serve" | "dev", fromFlag: boolean, configFi
 }
 
 function announce(info: ReadyInfo): void {
-  const host = info.host.includes(":") ? `[${info.host}]` : info.host;
   const who = info.workers === 0 ? "in one process" : `with ${plural(info.workers, "worker")}`;
-  const line = `forkrpc ready: ${plural(info.methods, "method")} on ${host}:${info.port} ${who}`;
+  const line = `forkrpc ready: ${plural(info.methods, "method")} on ${hostPort(info.host, info.port)} ${who}`;
   process.stdout.write(`${line} (pid ${process.pid})\n`);
   // systemd's Type=notify: the unit is started once this line is true.
   void serviceManager.notify("READY=1", `STATUS=${line}`, `MAINPID=${process.pid}`);

@@ -7,10 +7,10 @@
  * --tls-cert, --tls-key for mutual TLS) the commands speak TLS.
  */
 import { readFileSync } from "node:fs";
-import { connect, type Socket } from "node:net";
-import { connect as connectTls } from "node:tls";
 import type { ClientTlsOptions } from "../client/options.ts";
 import { loadConfig, type ServerConfig } from "../config.ts";
+import { hostPort } from "../registry/address.ts";
+import { connectWithin } from "./connect.ts";
 import { intFlag, UsageError } from "./args.ts";
 
 export const TARGET_FLAGS = {
@@ -128,9 +128,8 @@ export function withToken(meta: Record<string, unknown> | undefined, target: Tar
 
 /** What to tell a user whose server cannot be reached. */
 export function unreachable(target: Target, why: string): string {
-  const host = target.host.includes(":") ? `[${target.host}]` : target.host;
   const hint = /ECONNREFUSED/.test(why) ? ": nothing listens there (is the server running? forkrpc serve)" : `: ${why}`;
-  return `forkrpc: cannot connect to ${host}:${target.port}${target.from ?? ""}${hint}`;
+  return `forkrpc: cannot connect to ${hostPort(target.host, target.port)}${target.from ?? ""}${hint}`;
 }
 
 /**
@@ -140,16 +139,11 @@ export function unreachable(target: Target, why: string): string {
  * With TLS the handshake is part of it, so a refused certificate is said plainly.
  */
 export function probe(target: Target, timeoutMs: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const { host, port, tls } = target;
-    const socket: Socket = tls === undefined ? connect({ host, port }) : connectTls({ ...tls, host, port });
-    const timer = setTimeout(() => done(`no answer to connect within ${timeoutMs} ms`), timeoutMs);
-    const done = (why: string | null) => {
-      clearTimeout(timer);
+  return connectWithin(target.host, target.port, timeoutMs, target.tls).then(
+    (socket) => {
       socket.destroy();
-      resolve(why);
-    };
-    socket.once(tls === undefined ? "connect" : "secureConnect", () => done(null));
-    socket.once("error", (error) => done(error.message));
-  });
+      return null;
+    },
+    (error: Error) => error.message,
+  );
 }

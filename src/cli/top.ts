@@ -9,6 +9,7 @@ import type { Snapshot } from "../admin/snapshot.ts";
 import { loadConfig } from "../config.ts";
 import { adminAddress } from "../cluster/admin.ts";
 import { parseHostPort } from "../config/checks.ts";
+import { hostPort } from "../registry/address.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import { renderTop } from "./top-view.ts";
 
@@ -31,7 +32,7 @@ export async function top(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, TOP_FLAGS);
   const count = intFlag("count", values.count as string | undefined, 1, 1_000_000);
   const at = await where(values.admin as string | undefined, values.config as string | undefined);
-  const source = `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${at.port}/`;
+  const source = `http://${hostPort(at.host, at.port)}/`;
   let prev: Snapshot | null = null;
   const carried = new Map<number, number>();
   let shown = 0;

@@ -7,6 +7,8 @@
  * of O(log n / log log n) for one random pick (Mitzenmacher, 2001).
  */
 
+import { hostPort } from "../registry/address.ts";
+
 /** Something a call can be sent to, with its calls outstanding now. */
 export interface Weighed {
   readonly outstanding: number;
@@ -33,6 +35,4 @@ export function pickOfTwo<T extends Weighed>(candidates: readonly T[], count: nu
 }
 
 /** The key an endpoint goes by: "host:port", IPv6 hosts in brackets. */
-export function endpointKey(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+export const endpointKey = hostPort;

@@ -2,6 +2,7 @@
  * RpcClient's options, their defaults, and the check that runs once in the
  * constructor (a wrong option is a programming error: it throws a TypeError).
  */
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { endpointKey } from "./balancer.ts";
 import { NAME } from "../registry/keys.ts";
 import { parseHostPort } from "../registry/static.ts";
@@ -137,8 +138,6 @@ export interface ResolvedOptions {
   readonly health: { readonly intervalMs: number; readonly timeoutMs: number } | null;
   readonly tls: ClientTls | undefined;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (options === null || typeof options !== "object") throw new TypeError("RpcClient needs options: { host, port } or { endpoints }");

@@ -8,12 +8,10 @@
 import { availableParallelism } from "node:os";
 import { connectionsFor, descriptorLimit } from "../descriptor-limit.ts";
 import { DEFAULT_MAX_DEPTH } from "../protocol/envelope.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { parseHostPort } from "../registry/static.ts";
 import { accessLog, adminAddress, auth, bool, builtIns, functions, hostPort, int, keyPrefix, nonEmptyString, oneOf, patterns, serviceName, urls } from "./checks.ts";
 import { key, optionalKey, type FileOf, type FlagsOf, type ResolvedOf } from "./key.ts";
-
-/** Longest timer Node honours (a larger one fires at once). */
-const MAX_MS = 2 ** 31 - 1;
 
 export const KEYS = {
   /** Address to listen on. Default 127.0.0.1. */
@@ -44,7 +42,7 @@ export const KEYS = {
     /** Largest frame body accepted, in bytes. Default 1 MiB. */
     maxFrameBytes: key({ check: int(1, 0xffffffff), default: 1024 * 1024 }),
     /** A frame started and not finished in this time closes the connection. Default 10 s. */
-    readTimeoutMs: key({ check: int(1, MAX_MS), default: 10_000 }),
+    readTimeoutMs: key({ check: int(1, MAX_TIMER_MS), default: 10_000 }),
     /** Deepest JSON nesting accepted in a request. Default 512. */
     maxJsonDepth: key({ check: int(1, 100_000), default: DEFAULT_MAX_DEPTH }),
     /**
@@ -64,19 +62,19 @@ export const KEYS = {
      */
     maxConnections: key({ check: int(0, 10_000_000), defaultFrom: () => connectionsFor(descriptorLimit()) }),
     /** A connection with nothing in flight and no bytes either way for this long is closed (0: never). Default 0. */
-    idleTimeoutMs: key({ check: int(0, MAX_MS), default: 0 }),
+    idleTimeoutMs: key({ check: int(0, MAX_TIMER_MS), default: 0 }),
     /**
      * Answer bytes a connection may hold for a client that does not read
      * them (in the socket's buffer or ready to go); past it the server reads
      * no more of that client's requests. Default 512 KiB.
      */
-    maxWriteBufferBytes: key({ check: int(1024, MAX_MS), default: 512 * 1024 }),
+    maxWriteBufferBytes: key({ check: int(1024, MAX_TIMER_MS), default: 512 * 1024 }),
     /** A connection whose client takes none of its pending answers for this long is closed (0: never). Default 30 s. */
-    writeTimeoutMs: key({ check: int(0, MAX_MS), default: 30_000 }),
+    writeTimeoutMs: key({ check: int(0, MAX_TIMER_MS), default: 30_000 }),
   },
   shutdown: {
     /** How long a graceful stop may take before connections are cut. Default 30 s. */
-    graceMs: key({ check: int(0, MAX_MS), default: 30_000 }),
+    graceMs: key({ check: int(0, MAX_TIMER_MS), default: 30_000 }),
     /** How long a connection that was sent a goaway stays open for the client to leave. Default 1 s. */
     goawayLingerMs: key({ check: int(0, 60_000), default: 1_000 }),
     /** While going away, a connection that never used ids closes once it has been quiet this long. Default 100 ms. */
@@ -140,7 +138,7 @@ export const KEYS = {
   accessLog: key({ check: accessLog, default: false }),
   deadline: {
     /** Deadline of every request that sets none smaller (ms; 0: none). Default 0. */
-    defaultTimeoutMs: key({ check: int(0, MAX_MS), default: 0 }),
+    defaultTimeoutMs: key({ check: int(0, MAX_TIMER_MS), default: 0 }),
   },
   introspection: {
     /** Serve rpc.discover. Default true. */
@@ -167,7 +165,7 @@ export const KEYS = {
     /** Offloaded calls waiting for a thread, per worker; past it RESOURCE_EXHAUSTED. Default 16. */
     maxQueue: key({ check: int(0, 1_000_000), default: 16 }),
     /** A thread idle this long is stopped, and started again by the next call (0: never). Default 30 s. */
-    idleTimeoutMs: key({ check: int(0, MAX_MS), default: 30_000 }),
+    idleTimeoutMs: key({ check: int(0, MAX_TIMER_MS), default: 30_000 }),
   },
   /** Registration in a service registry (docs/scale-out.md); without registry.etcd.endpoints, none. */
   registry: {
@@ -206,17 +204,17 @@ export const KEYS = {
   },
   supervision: {
     /** A worker whose event loop is blocked this long is killed and replaced. Default 30 s. */
-    workerTimeoutMs: key({ check: int(100, MAX_MS), default: 30_000 }),
+    workerTimeoutMs: key({ check: int(100, MAX_TIMER_MS), default: 30_000 }),
     /** How often workers report to the master. Default 1 s. */
     heartbeatMs: key({ check: int(10, 60_000), default: 1_000 }),
     /** A worker not ready this long after its fork has failed to boot. Default 60 s. */
-    bootTimeoutMs: key({ check: int(100, MAX_MS), default: 60_000 }),
+    bootTimeoutMs: key({ check: int(100, MAX_TIMER_MS), default: 60_000 }),
     /** First delay before respawning a crashed worker; doubles per crash in a row. Default 100 ms. */
     respawnDelayMs: key({ check: int(0, 600_000), default: 100 }),
     /** Longest delay before a respawn. Default 10 s. */
     respawnDelayMaxMs: key({ check: int(0, 600_000), default: 10_000 }),
     /** A worker that dies less than this after being ready counts as a crash loop step. Default 10 s. */
-    minUptimeMs: key({ check: int(0, MAX_MS), default: 10_000 }),
+    minUptimeMs: key({ check: int(0, MAX_TIMER_MS), default: 10_000 }),
     /** This many early deaths in a row stop the master with a non-zero exit. Default 5. */
     crashLoopLimit: key({ check: int(1, 1000), default: 5 }),
     /** Replace a worker after it has served this many requests (0: never). Default 0. */
@@ -226,7 +224,7 @@ export const KEYS = {
     /** Replace a worker whose resident memory grows past this (0: never). Default 0. */
     maxRssMb: key({ check: int(0, 1_000_000), default: 0 }),
     /** Longest time an onWorkerStart or onWorkerStop hook may take. Default 10 s. */
-    hookTimeoutMs: key({ check: int(1, MAX_MS), default: 10_000 }),
+    hookTimeoutMs: key({ check: int(1, MAX_TIMER_MS), default: 10_000 }),
   },
 };
 

@@ -14,10 +14,17 @@
  * promise per await, so the rule is about the answer instead: a middleware
  * that resolves although its next() failed has recovered only if it wrote
  * ctx.response (result or out); otherwise the error is the answer.
+ *
+ * A step marked with skippedWhen() is passed over for a request its
+ * predicate holds for (the deadline step, for a request with none), so that
+ * one chain, composed once, serves requests with and without a deadline.
  */
-import type { MiddlewareFn, MiddlewareContext } from "./types.ts";
+import type { MiddlewareContext, Next } from "./types.ts";
 
-export type Chain = (ctx: MiddlewareContext) => Promise<void>;
+/** A chain step; `C` is the context the chain is run with (the request's RequestContext in the server). */
+type Step<C> = (ctx: C, next: Next) => Promise<void>;
+
+export type Chain<C extends MiddlewareContext = MiddlewareContext> = (ctx: C) => Promise<void>;
 
 /** One middleware's call within one request. */
 interface Level {
@@ -33,20 +40,28 @@ interface Level {
   twice: Error | null;
 }
 
-const ABANDONING = new WeakSet<MiddlewareFn>();
+const ABANDONING = new WeakSet<Function>();
+const SKIPS = new WeakMap<Function, (ctx: any) => boolean>();
 
 /**
  * Marks a step that may settle before the next() it called (the deadline
  * answers DEADLINE_EXCEEDED on time and aborts the request's signal instead).
  */
-export function abandonsNext(fn: MiddlewareFn): MiddlewareFn {
+export function abandonsNext<F extends Step<any>>(fn: F): F {
   ABANDONING.add(fn);
   return fn;
 }
 
-export function compose(middleware: readonly MiddlewareFn[], terminal: (ctx: MiddlewareContext) => unknown): Chain {
+/** Marks a step the chain passes over for a request `skip` holds for: it costs that request nothing. */
+export function skippedWhen<C, F extends Step<C>>(fn: F, skip: (ctx: C) => boolean): F {
+  SKIPS.set(fn, skip);
+  return fn;
+}
+
+export function compose<C extends MiddlewareContext>(middleware: readonly Step<C>[], terminal: (ctx: C) => unknown): Chain<C> {
   const list = [...middleware];
   const waits = list.map((fn) => !ABANDONING.has(fn));
+  const skips = list.map((fn) => SKIPS.get(fn));
   const last = list.length;
   return (ctx) => {
     // Plain functions, not async ones: a synchronous middleware or handler
@@ -57,6 +72,8 @@ export function compose(middleware: readonly MiddlewareFn[], terminal: (ctx: Mid
     // tell the two apart on a loaded machine).
     const run = (i: number, parent: Level | null): Promise<void> => {
       if (i === last) return runTerminal(ctx, terminal, parent);
+      // A skipped step is not a level: the next one answers to this one's parent.
+      if (skips[i]?.(ctx) === true) return run(i + 1, parent);
       const level: Level = { down: null, settled: false, failed: false, failure: undefined, closed: false, twice: null };
       const next = (): Promise<void> => {
         if (level.closed) return refuse(ctx, new Error(`next() called in middleware ${i} after it returned`));
@@ -68,7 +85,7 @@ export function compose(middleware: readonly MiddlewareFn[], terminal: (ctx: Mid
       };
       let step: unknown;
       try {
-        step = (list[i] as MiddlewareFn)(ctx, next);
+        step = (list[i] as Step<C>)(ctx, next);
       } catch (error) {
         step = Promise.reject(error);
       }
@@ -100,7 +117,7 @@ export function compose(middleware: readonly MiddlewareFn[], terminal: (ctx: Mid
   };
 }
 
-function runTerminal(ctx: MiddlewareContext, terminal: (ctx: MiddlewareContext) => unknown, parent: Level | null): Promise<void> {
+function runTerminal<C extends MiddlewareContext>(ctx: C, terminal: (ctx: C) => unknown, parent: Level | null): Promise<void> {
   let result: unknown;
   try {
     result = terminal(ctx);

@@ -4,36 +4,43 @@
  * passes, the request is answered DEADLINE_EXCEEDED and its signal aborts,
  * so the handler can stop. Only asynchronous work can outrun a deadline, so
  * a synchronous answer never arms a timer.
+ *
+ * All of it is here: deadlineOf() is worked out once per request (into
+ * ctx.deadlineMs, server/requests.ts), withDeadline() races the work, and
+ * server/dispatch.ts calls it around the handler of a method without
+ * middleware, while a chain has deadlineStep just inside the access log.
+ * meta.timeoutMs was checked when the request was parsed (protocol/envelope.ts).
  */
 import { RpcError } from "../errors.ts";
-import { abandonsNext } from "./compose.ts";
-import type { CallContext } from "./context.ts";
-import type { MiddlewareFn } from "./types.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
+import type { RequestContext } from "../request/request-context.ts";
+import { abandonsNext, skippedWhen } from "./compose.ts";
+import type { Next } from "./types.ts";
 
-/** The longest delay setTimeout keeps (a larger one fires at once). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
+
 
 /**
- * The deadline in ms for a request, Infinity when none; throws
- * INVALID_REQUEST for a bad meta.timeoutMs. Past MAX_TIMER_MS (24.8 days)
- * a deadline is as good as none.
+ * The deadline in ms for a request, Infinity when none. `meta.timeoutMs`,
+ * when present, is a positive number (parseRequest refused any other).
+ * Past MAX_TIMER_MS (24.8 days) a deadline is as good as none.
  */
 export function deadlineOf(meta: Readonly<Record<string, unknown>>, handlerMs: number | undefined, defaultMs: number): number {
   let ms = defaultMs > 0 ? defaultMs : Infinity;
   if (handlerMs !== undefined && handlerMs > 0 && handlerMs < ms) ms = handlerMs;
-  const asked = meta.timeoutMs;
-  if (asked !== undefined) {
-    if (typeof asked !== "number" || !(asked > 0)) throw new RpcError("INVALID_REQUEST", "meta.timeoutMs must be a positive number");
-    if (asked < ms) ms = asked;
-  }
+  const asked = meta.timeoutMs as number | undefined;
+  if (asked !== undefined && asked < ms) ms = asked;
   return ms > MAX_TIMER_MS ? Infinity : ms;
 }
 
-/** The deadline as a chain step, so that middleware outside it (the access log) sees DEADLINE_EXCEEDED. */
-export const deadlineStep: MiddlewareFn = abandonsNext((ctx, next) => {
-  const call = ctx as CallContext;
-  return withDeadline(next(), call.deadlineMs, call.rpc);
-});
+/**
+ * The deadline as a chain step, so that middleware outside it (the access
+ * log) sees DEADLINE_EXCEEDED; passed over for a request without one.
+ */
+export const deadlineStep = skippedWhen(
+  abandonsNext((ctx: RequestContext, next: Next) => withDeadline(next(), ctx.deadlineMs, ctx)),
+  (ctx: RequestContext) => ctx.deadlineMs === Infinity,
+);
 
 /** What a deadline tells when it passes: the request's context. */
 export interface Expirable {

@@ -1,35 +1,12 @@
 /**
  * The one middleware shape: `(ctx, next) => Promise<void>`, in onion order.
  * Code after `await next()` sees the result (ctx.response) or the error.
+ * The ctx is the request's one context (request/request-context.ts): the
+ * handler receives the same object, typed to the RpcContext subset.
  */
-import type { DependencyContainer } from "tsyringe";
-import type { Logger } from "pino";
-import type { RequestId } from "../protocol/envelope.ts";
-import type { Peer } from "../request/context.ts";
-import type { RpcMethodMeta } from "../request/method.ts";
+import type { MiddlewareContext } from "../request/request-context.ts";
 
-export interface MiddlewareContext {
-  readonly request: {
-    readonly method: string;
-    /** Writable: validation replaces it with the parsed value. */
-    params: unknown;
-    readonly id: RequestId | undefined;
-    readonly meta: Readonly<Record<string, unknown>>;
-  };
-  /** What will be sent; both writable until the answer leaves. */
-  readonly response: { out: string; result: unknown };
-  /** Per-request bag for middleware to share values (auth puts `principal` here). */
-  readonly state: Record<string, unknown>;
-  readonly peer: Peer;
-  /** Aborted when the client goes away or the deadline passes. */
-  readonly signal: AbortSignal;
-  /** The handler's declared options. */
-  readonly handler: RpcMethodMeta;
-  /** The worker's logger, bound to this request's method and id. */
-  readonly log: Logger;
-  /** The worker's DI container. */
-  readonly container: DependencyContainer;
-}
+export type { MiddlewareContext };
 
 export type Next = () => Promise<void>;
 

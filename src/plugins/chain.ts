@@ -6,9 +6,11 @@
  *   -> plugin @Middleware classes (by order, then file, then class name)
  *   -> the handler's @Use list -> params validation -> handler
  *
- * In-flight limits are checked before any of it (server/connection.ts). A
+ * In-flight limits are checked before any of it (server/requests.ts). A
  * method with nothing configured gets no chain at all, and so pays nothing
  * for the machinery; its deadline is then enforced in server/dispatch.ts.
+ * The deadline step is passed over for a request without a deadline, so
+ * each chain is composed once.
  * The built-in rpc.discover and rpc.health get the same chain minus @Use and
  * validation (plugins/introspection.ts): auth is skipped only for those
  * listed in config.introspection.public.
@@ -21,10 +23,10 @@ import { accessLog } from "../middleware/access-log.ts";
 import { auth } from "../middleware/auth.ts";
 import { compose, type Chain } from "../middleware/compose.ts";
 import { deadlineStep } from "../middleware/deadline.ts";
-import type { CallContext } from "../middleware/context.ts";
-import type { MiddlewareClass, MiddlewareContext, MiddlewareFn } from "../middleware/types.ts";
+import type { MiddlewareClass, MiddlewareFn } from "../middleware/types.ts";
 import { validate } from "../middleware/validation.ts";
 import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
+import type { RequestContext } from "../request/request-context.ts";
 import { shownPath } from "./discover.ts";
 import { construct } from "./injection.ts";
 import type { MiddlewareDefinition } from "./load.ts";
@@ -61,25 +63,20 @@ export function chainParts(config: ServerConfig, plugins: readonly MiddlewareDef
   };
 }
 
-/** A method's chain, composed twice: with the deadline step, and without it for requests that have no deadline. */
-export interface Chains {
-  readonly timed: Chain;
-  readonly untimed: Chain;
-}
+/** A method's chain, run with the request's one context. */
+export type MethodChain = Chain<RequestContext>;
 
 /** `cls` is the handler's class, for its @Use list; null for the built-in methods, which have none. */
-export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function | null, handler: RpcHandler, where: string): Chains | null {
-  const list: MiddlewareFn[] = [...parts.before];
+export function buildChain(parts: ChainParts, meta: RpcMethodMeta, cls: Function | null, handler: RpcHandler, where: string): MethodChain | null {
+  const list: ((ctx: RequestContext, next: () => Promise<void>) => Promise<void>)[] = [...parts.before];
   if (parts.auth !== null && meta.public !== true) list.push(parts.auth);
   list.push(...parts.after);
   if (cls !== null) list.push(...useOf(cls).map((entry) => parts.resolve(entry, where)));
   if (meta.params !== undefined) list.push(validate(meta.params));
   if (list.length === 0) return null;
-  const terminal = (ctx: MiddlewareContext) => handler.handle(ctx.request.params, (ctx as CallContext).rpc);
   // The deadline goes just inside the access log, so the log sees a DEADLINE_EXCEEDED.
-  const timed = [...list];
-  timed.splice(parts.before.length, 0, deadlineStep);
-  return { timed: compose(timed, terminal), untimed: compose(list, terminal) };
+  list.splice(parts.before.length, 0, deadlineStep);
+  return compose(list, (ctx) => handler.handle(ctx.request.params, ctx));
 }
 
 /**

@@ -12,7 +12,7 @@ import { rpcDecorationsOf, rpcMetaOf, watchDecorations } from "../decorators/rpc
 import type { HandlerClass, RpcMethodMeta } from "../request/method.ts";
 import { BootError, describe } from "../errors.ts";
 import { middlewareMetaOf } from "../decorators/middleware.ts";
-import { MAX_TIMER_MS } from "../middleware/deadline.ts";
+import { MAX_TIMER_MS } from "../protocol/timers.ts";
 import { isStandardSchema } from "../middleware/validation.ts";
 import type { MiddlewareClass } from "../middleware/types.ts";
 import { shownPath } from "./discover.ts";

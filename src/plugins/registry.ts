@@ -7,7 +7,7 @@ import { container as rootContainer, type DependencyContainer, type InjectionTok
 import { ServerConfig } from "../config.ts";
 import { BootError, describe } from "../errors.ts";
 import type { RpcHandler, RpcMethodMeta } from "../request/method.ts";
-import { buildChain, chainParts, isMiddlewareClass, type Chains } from "./chain.ts";
+import { buildChain, chainParts, isMiddlewareClass, type MethodChain } from "./chain.ts";
 import { useOf } from "../decorators/use.ts";
 import type { LoadedPlugins } from "./load.ts";
 import { shownPath } from "./discover.ts";
@@ -20,8 +20,8 @@ export interface MethodEntry {
   readonly name: string;
   /** Everything @Rpc declared (options included). */
   readonly meta: RpcMethodMeta;
-  /** The middleware chains, or null when the method has none (the fast path). */
-  readonly chain: Chains | null;
+  /** The middleware chain, or null when the method has none (the fast path). */
+  readonly chain: MethodChain | null;
   /** The worker's container, for middleware. */
   readonly container: DependencyContainer;
   /** deadline.defaultTimeoutMs from the config (0: none). */

@@ -3,7 +3,7 @@
  * a request text, and turns one response frame body into a typed response or
  * a description of what is wrong with it. Pure, and never throws on input.
  */
-import { DEFAULT_MAX_DEPTH, type RequestId, type WireError } from "./envelope.ts";
+import { DEFAULT_MAX_DEPTH, isRequestId, type RequestId, type WireError } from "./envelope.ts";
 import { exceedsDepth } from "./json-depth.ts";
 
 /**
@@ -48,7 +48,7 @@ export function parseResponse(buf: Buffer, start = 0, end = buf.length, maxDepth
   const res = value as Record<string, unknown>;
   const { out, id } = res;
   if (typeof out !== "string") return malformed("`out` is missing or not a string");
-  if (id !== undefined && typeof id !== "string" && !(typeof id === "number" && Number.isFinite(id))) {
+  if (!isRequestId(id)) {
     return malformed("`id` is not a string or a finite number");
   }
   if (out === "error" && !isWireError(res.result)) return malformed("an error whose `result` has no string `code` and `message`");

@@ -8,11 +8,20 @@ import { exceedsDepth } from "./json-depth.ts";
 
 export type RequestId = string | number;
 
+/**
+ * An id either side accepts: absent, a string, or a finite number (a number
+ * JSON cannot carry back, 1e400 parsed as Infinity, would be echoed as null).
+ */
+export function isRequestId(id: unknown): id is RequestId | undefined {
+  return id === undefined || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+}
+
 export interface RequestEnvelope {
   readonly method: string;
   readonly params: unknown;
   /** undefined when the request carried no id. */
   readonly id: RequestId | undefined;
+  /** The request's `meta` object; its `timeoutMs`, when present, is a positive number (checked here). */
   readonly meta: Readonly<Record<string, unknown>>;
   /** The body as received: an offloaded handler's thread parses its params from it (no second JSON.stringify). */
   readonly text?: string;
@@ -63,8 +72,7 @@ export function parseRequest(
   }
   const req = value as Record<string, unknown>;
   const id = req.id;
-  // A number JSON cannot carry back (1e400 parses as Infinity) would be echoed as null.
-  if (id !== undefined && typeof id !== "string" && !(typeof id === "number" && Number.isFinite(id))) {
+  if (!isRequestId(id)) {
     return reject("INVALID_REQUEST", "`id` must be a string or a finite number");
   }
   const method = req.in;
@@ -74,6 +82,11 @@ export function parseRequest(
   const meta = req.meta;
   if (meta !== undefined && (meta === null || typeof meta !== "object" || Array.isArray(meta))) {
     return reject("INVALID_REQUEST", "`meta` must be an object", id);
+  }
+  // The deadline the client asks for (server/dispatch.ts applies the smallest of it, the method's and the config's).
+  const asked = meta === undefined ? undefined : (meta as Record<string, unknown>).timeoutMs;
+  if (asked !== undefined && !(typeof asked === "number" && asked > 0)) {
+    return reject("INVALID_REQUEST", "meta.timeoutMs must be a positive number", id);
   }
   return {
     method,

@@ -5,6 +5,7 @@
  * Servers do not register anywhere in this mode, so there is no
  * Registration here.
  */
+import { hostPort } from "./address.ts";
 import type { Discovery, Instance } from "./types.ts";
 
 /** "host:port" -> { host, port }, or why not (IPv6 hosts in brackets). */
@@ -42,8 +43,7 @@ export class StaticDiscovery implements Discovery {
 
   #instances(service: string): Instance[] {
     return this.#endpoints.map(({ host, port }) => {
-      const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-      return { service, host, port, pid: 0, instance: address, startedAt: "", registryHash: "", version: "", weight: 1, state: "serving" as const };
+      return { service, host, port, pid: 0, instance: hostPort(host, port), startedAt: "", registryHash: "", version: "", weight: 1, state: "serving" as const };
     });
   }
 }

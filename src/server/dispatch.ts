@@ -1,78 +1,58 @@
 /**
- * Runs one parsed request against the registry and produces its response
- * text. A method without middleware whose handler returns a plain value is
- * answered without any promise or timer; a returned thenable is raced
- * against the request's deadline. A method with middleware runs its chain,
- * composed once at load time.
+ * Runs one request against its method and produces its response text: one
+ * path for every method. The synchronous part (the handler, or the chain up
+ * to its first await) runs between activity.enter and leave, so a watchdog
+ * report names it if it blocks; the answer is encoded by succeeded() or
+ * failed(). A method without middleware whose handler returns a plain value
+ * is answered without any promise, closure or timer (the fast path); a
+ * returned thenable is raced against the request's deadline here, while a
+ * chain (composed once at load time) has the deadline as one of its steps.
  */
 import { encodeError, encodeResponse, type RequestEnvelope, type RequestId } from "../protocol/envelope.ts";
-import { describe, toWireError } from "../errors.ts";
+import { describe, stackOf, toWireError } from "../errors.ts";
 import { log } from "../log.ts";
-import { CallContext } from "../middleware/context.ts";
 import { isThenable } from "../middleware/compose.ts";
-import { deadlineOf, withDeadline } from "../middleware/deadline.ts";
+import { withDeadline } from "../middleware/deadline.ts";
 import type { MethodEntry } from "../plugins/registry.ts";
-import type { Chains } from "../plugins/chain.ts";
 import type { Activity } from "./activity.ts";
 import type { RequestContext } from "../request/request-context.ts";
 
 const SHOWN_NAME_CHARS = 100;
 
-/** `entry`: the method the request names, looked up by the caller (undefined: none). */
-export function dispatch(entry: MethodEntry | undefined, req: RequestEnvelope, ctx: RequestContext, activity: Activity): string | Promise<string> {
-  if (entry === undefined) return methodNotFound(req);
-  let ms: number;
-  try {
-    ms = deadlineOf(req.meta, entry.meta.timeoutMs, entry.defaultTimeoutMs);
-  } catch (thrown) {
-    return failed(entry, thrown, ctx);
-  }
-  if (entry.chain !== null) return runChain(entry, req, ctx, ms, activity);
+/** `ctx` was made for `entry` (server/requests.ts): its deadline is worked out already. */
+export function dispatch(entry: MethodEntry, ctx: RequestContext, activity: Activity): string | Promise<string> {
+  const chain = entry.chain;
   let result: unknown;
-  let async: boolean;
-  activity.enter(entry.index, req.id);
+  activity.enter(entry.index, ctx.id);
   try {
-    result = entry.handler.handle(req.params, ctx);
-    async = isThenable(result);
+    result = chain === null ? entry.handler.handle(ctx.request.params, ctx) : chain(ctx);
   } catch (thrown) {
     return failed(entry, thrown, ctx);
   } finally {
     activity.leave();
   }
-  if (async) {
-    return withDeadline(Promise.resolve(result), ms, ctx).then(
-      (value) => succeeded(entry.outJson, entry, value, req.id),
+  if (chain !== null) {
+    return (result as Promise<void>).then(
+      () => answered(entry, ctx),
       (thrown) => failed(entry, thrown, ctx),
     );
   }
-  return succeeded(entry.outJson, entry, result, req.id);
-}
-
-function runChain(entry: MethodEntry, req: RequestEnvelope, ctx: RequestContext, ms: number, activity: Activity): Promise<string> {
-  const call = new CallContext(req, ctx, entry.meta, entry.container, ms);
-  let work: Promise<void>;
-  // The chain's synchronous part (often the handler itself) is what a
-  // watchdog report should name if it blocks.
-  activity.enter(entry.index, req.id);
-  try {
-    const chains = entry.chain as Chains;
-    work = (ms === Infinity ? chains.untimed : chains.timed)(call);
-  } catch (thrown) {
-    work = Promise.reject(thrown);
-  } finally {
-    activity.leave();
+  if (isThenable(result)) {
+    return withDeadline(Promise.resolve(result), ctx.deadlineMs, ctx).then(
+      (value) => succeeded(entry.outJson, entry, value, ctx.id),
+      (thrown) => failed(entry, thrown, ctx),
+    );
   }
-  // The chain's own deadline step enforces `ms` (see plugins/chain.ts).
-  return work.then(
-    () => {
-      const out = call.response.out;
-      return succeeded(out === entry.meta.out ? entry.outJson : JSON.stringify(String(out)), entry, call.response.result, req.id);
-    },
-    (thrown) => failed(entry, thrown, ctx),
-  );
+  return succeeded(entry.outJson, entry, result, ctx.id);
 }
 
-function methodNotFound(req: RequestEnvelope): string {
+/** A chain's answer: what ctx.response holds once it settled (middleware may have changed the reply type). */
+function answered(entry: MethodEntry, ctx: RequestContext): string {
+  const { out, result } = ctx.response;
+  return succeeded(out === entry.meta.out ? entry.outJson : JSON.stringify(String(out)), entry, result, ctx.id);
+}
+
+export function methodNotFound(req: RequestEnvelope): string {
   const name = req.method.length > SHOWN_NAME_CHARS ? `${req.method.slice(0, SHOWN_NAME_CHARS)}...` : req.method;
   return encodeError({ code: "METHOD_NOT_FOUND", message: `no method named ${JSON.stringify(name)}` }, req.id);
 }
@@ -102,13 +82,4 @@ function isAbortError(thrown: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function stackOf(thrown: unknown): string {
-  try {
-    if (thrown instanceof Error && typeof thrown.stack === "string") return thrown.stack;
-  } catch {
-    // a hostile getter: fall back to the plain description
-  }
-  return describe(thrown);
 }

@@ -12,7 +12,8 @@ import type { Registry } from "../plugins/registry.ts";
 import { overLimit, type InflightLimits } from "../middleware/limits.ts";
 import type { Activity, Running } from "./activity.ts";
 import type { AnswerQueue } from "./answers.ts";
-import { dispatch } from "./dispatch.ts";
+import { deadlineOf } from "../middleware/deadline.ts";
+import { dispatch, methodNotFound } from "./dispatch.ts";
 import { RequestContext, type ContextOwner } from "../request/request-context.ts";
 
 export interface RequestsOwner extends ContextOwner {
@@ -54,8 +55,14 @@ export class Requests {
       return this.#answers.now(text, hasId);
     }
 
-    const ctx = new RequestContext(req, this.#owner);
-    const outcome = dispatch(entry, req, ctx, activity);
+    if (entry === undefined) {
+      const text = methodNotFound(req);
+      activity.served++;
+      if (metrics !== null) record(metrics, entry, startedAt, bytes, text);
+      return this.#answers.now(text, hasId);
+    }
+    const ctx = new RequestContext(req, this.#owner, entry, deadlineOf(req.meta, entry.meta.timeoutMs, entry.defaultTimeoutMs));
+    const outcome = dispatch(entry, ctx, activity);
     if (typeof outcome === "string") {
       ctx.done();
       activity.served++;

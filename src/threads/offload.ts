@@ -6,15 +6,13 @@
  * as their own JSON.
  */
 import type { RpcHandler } from "../request/method.ts";
-import type { RpcContext } from "../request/context.ts";
 import type { RequestContext } from "../request/request-context.ts";
 import type { ThreadPool } from "./pool.ts";
 
 export function offloadedHandler(pool: ThreadPool, method: string): RpcHandler {
   return {
-    handle(params: unknown, rpc: RpcContext) {
-      // Both the chain's terminal and the chainless path pass the RequestContext.
-      const ctx = rpc as RequestContext;
+    // The server hands every handler the request's RequestContext (server/dispatch.ts, plugins/chain.ts).
+    handle(params: unknown, ctx: RequestContext) {
       const whole = params === ctx.receivedParams && ctx.receivedText !== undefined;
       const state = stateJson(ctx);
       const { address, port } = ctx.peer;

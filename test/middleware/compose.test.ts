@@ -13,6 +13,7 @@ import { compose } from "../../src/middleware/compose.ts";
 import type { MiddlewareContext, MiddlewareFn, Next } from "../../src/middleware/types.ts";
 import { buildChain, chainParts } from "../../src/plugins/chain.ts";
 import type { MiddlewareDefinition } from "../../src/plugins/load.ts";
+import type { RequestContext } from "../../src/request/request-context.ts";
 
 /** The parts of a context compose() and the chain's terminal touch. */
 function fakeContext(params: unknown = null, meta: Record<string, unknown> = {}, warnings: string[] = []) {
@@ -25,9 +26,9 @@ function fakeContext(params: unknown = null, meta: Record<string, unknown> = {},
     peer: { address: "127.0.0.1", port: 1 },
     signal: new AbortController().signal,
     handler: { name: "m", out: "m" },
-    // the chain's terminal hands this to handle()
-    rpc: { state },
-  } as unknown as MiddlewareContext & { rpc: { state: Record<string, unknown> } };
+    // the chain's deadline step is passed over for a request without a deadline
+    deadlineMs: Infinity,
+  } as unknown as RequestContext;
 }
 
 function tracer(trail: string[], name: string): MiddlewareFn {
@@ -212,19 +213,19 @@ test("plugin middleware classes run by order, then file, then class name, after 
   Use(tracer(trail, "use"))(Handler);
   const chain = buildChain(parts, META, Handler, { handle: () => trail.push("handler") }, "h.ts");
   assert.ok(chain !== null);
-  await chain.untimed(fakeContext());
+  await chain(fakeContext());
   assert.deepEqual(trail, [
     "g1>", "g2>", "Early>", "Zed>", "Alpha>", "Beta>", "Late>", "use>", "handler",
     "<use", "<Late", "<Beta", "<Alpha", "<Zed", "<Early", "<g2", "<g1",
   ]);
 });
 
-test("the terminal hands the (validated) params and the handler's own ctx to handle()", async () => {
+test("the terminal hands the (validated) params and the same ctx to handle()", async () => {
   const schema = { "~standard": { version: 1 as const, vendor: "t", validate: (v: unknown) => ({ value: { wrapped: v } }) } };
   const parts = chainParts(config({ middleware: [async (ctx, next) => { ctx.state.trail = ["seen"]; await next(); }] }), [], container.createChildContainer());
   class Plain {}
   const chain = buildChain(parts, { ...META, params: schema }, Plain, handler, "x.ts");
   const ctx = fakeContext(7);
-  await chain!.untimed(ctx);
+  await chain!(ctx);
   assert.deepEqual(ctx.response.result, { params: { wrapped: 7 }, trail: ["seen"] });
 });

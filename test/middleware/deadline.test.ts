@@ -1,6 +1,7 @@
 /**
- * deadlineOf: the smallest of handler, meta and config wins, and a bad
- * meta.timeoutMs is INVALID_REQUEST. withDeadline: settles like the work,
+ * deadlineOf: the smallest of handler, meta and config wins (a bad
+ * meta.timeoutMs is refused by parseRequest: test/protocol/envelope.test.ts).
+ * withDeadline: settles like the work,
  * or rejects DEADLINE_EXCEEDED after calling `expired` first.
  */
 import { test } from "node:test";
@@ -30,16 +31,6 @@ test("the smallest of handler, meta and config wins", () => {
 test("a handler timeoutMs of 0 or less is no deadline", () => {
   assert.equal(deadlineOf({}, 0, 0), Infinity);
   assert.equal(deadlineOf({}, -5, 400), 400);
-});
-
-test("a meta.timeoutMs that is not a positive number is INVALID_REQUEST", () => {
-  for (const bad of ["100", -1, 0, null, true, {}, [], Number.NaN, -Infinity]) {
-    assert.throws(
-      () => deadlineOf({ timeoutMs: bad }, 300, 500),
-      (error: unknown) => RpcError.is(error) && error.code === "INVALID_REQUEST",
-      `for ${String(bad)}`,
-    );
-  }
 });
 
 test("withDeadline with no deadline returns the work itself", () => {
@@ -97,5 +88,4 @@ test("deadlineOf: exactly MAX_TIMER_MS is kept, one more is no deadline; a handl
   assert.equal(deadlineOf({ timeoutMs: 2 ** 31 }, undefined, 0), Infinity);
   assert.equal(deadlineOf({}, 0, 0), Infinity);
   assert.equal(deadlineOf({}, 0, 500), 500);
-  assert.throws(() => deadlineOf({ timeoutMs: -1 }, undefined, 0), /meta\.timeoutMs must be a positive number/);
 });

@@ -187,6 +187,18 @@ test("meta: objects are accepted; null, arrays, strings, numbers, booleans are I
   }
 });
 
+test("meta.timeoutMs is checked at parse: a positive number is kept, anything else is INVALID_REQUEST with the id", () => {
+  assert.equal(accepted(parse('{"in":"m","meta":{"timeoutMs":250}}')).meta.timeoutMs, 250);
+  assert.equal(accepted(parse('{"in":"m","meta":{"timeoutMs":0.5}}')).meta.timeoutMs, 0.5);
+  // 1e400 parses as Infinity: as good as no deadline (deadlineOf), not an error.
+  assert.equal(accepted(parse('{"in":"m","meta":{"timeoutMs":1e400}}')).meta.timeoutMs, Infinity);
+  for (const bad of ["100", -1, 0, null, true, {}, []]) {
+    const r = rejected(parse(JSON.stringify({ in: "m", id: 4, meta: { timeoutMs: bad } })), "INVALID_REQUEST");
+    assert.equal(r.fault.message, "meta.timeoutMs must be a positive number", `for ${JSON.stringify(bad)}`);
+    assert.equal(r.id, 4);
+  }
+});
+
 // ---- bad requests ------------------------------------------------------------
 
 test("bodies that are not objects are INVALID_REQUEST", () => {

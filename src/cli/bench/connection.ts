@@ -8,9 +8,9 @@
  * Latency is from the write that carried a request to the read that brought
  * its answer, timed once per read.
  */
-import { connect, type Socket } from "node:net";
-import { connect as connectTls } from "node:tls";
+import type { Socket } from "node:net";
 import type { ClientTlsOptions } from "../../client/options.ts";
+import { connectWithin } from "../connect.ts";
 import { encodeFrames, FrameDecoder } from "../../protocol/frame.ts";
 import { ERROR, GOAWAY, inspect, quickId, quickKind, type Kind } from "./answer.ts";
 import { ID_BASE } from "./messages.ts";
@@ -61,22 +61,7 @@ export class LoadConnection {
 
   /** Opens a connection, resolving once it is connected (with TLS: once the handshake is done). */
   static open(host: string, port: number, timeoutMs: number, tls?: ClientTlsOptions): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = tls === undefined ? connect({ host, port, noDelay: true }) : connectTls({ ...tls, host, port }).setNoDelay(true);
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`connect timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      socket.once(tls === undefined ? "connect" : "secureConnect", () => {
-        clearTimeout(timer);
-        socket.removeAllListeners("error");
-        resolve(socket);
-      });
-      socket.once("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
+    return connectWithin(host, port, timeoutMs, tls);
   }
 
   /** Sends the first `pipeline` requests. */

@@ -5,7 +5,8 @@
  * goes 0 %, 90 %, 99 %, 99.9 %... so the tail gets as much room as the body.
  */
 import type { Histogram } from "./histogram.ts";
-import { duration, errorsText, hostPort, int, type BenchSummary } from "./summary.ts";
+import { hostPort } from "../../registry/address.ts";
+import { duration, errorsText, int, type BenchSummary } from "./summary.ts";
 
 const W = 760;
 const H = 380;

@@ -3,6 +3,7 @@
  * `--json` prints, field for field), and its text form.
  */
 import os from "node:os";
+import { hostPort } from "../../registry/address.ts";
 import { visible } from "../escape.ts";
 import { Histogram } from "./histogram.ts";
 import type { LoadResult } from "./messages.ts";
@@ -157,9 +158,6 @@ export function int(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-export function hostPort(host: string, port: number): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
-}
 
 function plural(n: number, word: string): string {
   return `${int(n)} ${word}${n === 1 ? "" : "s"}`;
