@@ -88,6 +88,10 @@ function stream(url: string, onSnapshot: (snap: Snapshot) => boolean): Promise<s
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
         buffer += chunk;
+        if (buffer.length > MAX_EVENT_CHARS) {
+          req.destroy();
+          return resolve(`not a forkrpc snapshot: an event of over ${MAX_EVENT_CHARS} characters`);
+        }
         let end: number;
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const event = buffer.slice(0, end);
@@ -98,11 +102,9 @@ function stream(url: string, onSnapshot: (snap: Snapshot) => boolean): Promise<s
             .map((l) => l.slice(6))
             .join("\n");
           if (data === "") continue;
-          let snapshot: Snapshot;
-          try {
-            snapshot = JSON.parse(data) as Snapshot;
-          } catch {
-            // Another server on that port: a line saying so, not a SyntaxError from an event handler.
+          const snapshot = snapshotOf(data);
+          if (snapshot === null) {
+            // Another server on that port: a line saying so, not a TypeError from an event handler.
             req.destroy();
             return resolve(`not a forkrpc snapshot: ${JSON.stringify(data.slice(0, 80))}`);
           }
@@ -118,4 +120,22 @@ function stream(url: string, onSnapshot: (snap: Snapshot) => boolean): Promise<s
     req.on("error", (error) => resolve(error.message));
     req.end();
   });
+}
+
+/** A master's snapshot is a few KB (it grows with workers and methods): far past that, it is not one. */
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+/** The event's snapshot, or null when it is not JSON or not shaped as one (the view reads these fields). */
+function snapshotOf(data: string): Snapshot | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object") return null;
+  const v = value as Record<string, unknown>;
+  const lists = [v.workers, v.methods, v.slowest, v.events].every(Array.isArray);
+  const tables = [v.served, v.codes].every((t) => t !== null && typeof t === "object" && !Array.isArray(t));
+  return lists && tables && typeof v.at === "number" ? (value as Snapshot) : null;
 }
