@@ -51,6 +51,8 @@ export function watchFiles(config: ServerConfig, onChange: (what: string) => voi
     const w = watch(dirname(file), (_event, name) => {
       if (name !== null && resolve(dirname(file), String(name)) === file) fire(file);
     });
+    // An FSWatcher's 'error' (its folder removed, say) without a listener would end the master.
+    w.on("error", (error) => log.warn(`watching ${dirname(file)} stopped: ${error.message}; the config file is no longer watched`));
     watchers.push(w);
   }
   log.info(`watching ${[...folders].join(", ")}${config.configFile ? ` and ${config.configFile}` : ""} for changes`);
