@@ -70,7 +70,10 @@ export class EtcdClient {
   async grant(ttlS: number): Promise<Lease> {
     const body = await this.call("/v3/lease/grant", { TTL: String(ttlS) });
     if (typeof body.ID !== "string") throw new RegistryError("REGISTRY_REFUSED", `etcd granted no lease: ${String(body.error ?? "")}`);
-    return { id: body.ID, ttlS: Number(body.TTL ?? ttlS) };
+    // etcd may grant more than asked (its minimum TTL), never a TTL that is not a positive number.
+    const granted = body.TTL === undefined ? ttlS : Number(body.TTL);
+    if (!(granted > 0)) throw new RegistryError("REGISTRY_REFUSED", `etcd granted lease ${body.ID} a TTL of ${JSON.stringify(body.TTL)}`);
+    return { id: body.ID, ttlS: granted };
   }
 
   /** One keepalive: the seconds the lease now has left. A lease etcd no longer knows answers TTL 0. */

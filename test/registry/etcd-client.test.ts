@@ -209,6 +209,8 @@ test("answers that are JSON but not etcd's (null, an array, kvs not a list of ke
     const client = new EtcdClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 2_000 });
     const cases: Array<[string, () => Promise<unknown>]> = [
       ["null", () => client.grant(5)],
+      ['{"ID":"7","TTL":"soon"}', () => client.grant(5)],
+      ['{"ID":"7","TTL":"0"}', () => client.grant(5)],
       ["[1]", () => client.keepAlive("1")],
       ["5", () => client.put("/k", "v")],
       ['{"kvs":5}', () => client.range("/k", { prefix: true })],
