@@ -170,6 +170,10 @@ test("plugin root: the config file's folder, or cwd when --plugins overrides, or
 test("invalid overrides are CONFIG_INVALID too", () => {
   assert.throws(() => resolveConfig({}, { port: 70000 }, undefined, "/cwd"), isBootError("CONFIG_INVALID", "port"));
   assert.throws(() => resolveConfig({}, { plugins: [] }, undefined, "/cwd"), isBootError("CONFIG_INVALID", "plugins"));
+  // A wildcard is where a server listens, never where a client can reach it.
+  for (const host of ["0.0.0.0", "::"]) {
+    assert.throws(() => resolveConfig({}, { registry: { advertise: { host, port: 5 } } }, undefined, "/cwd"), isBootError("CONFIG_INVALID", "registry.advertise", "wildcard"));
+  }
 });
 
 // ---- validation ---------------------------------------------------------------

@@ -54,6 +54,7 @@ export const hostPort = check<{ host: string; port: number }>((v) => {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return want;
   const { host, port, ...rest } = v as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return `${want} (unknown key "${Object.keys(rest)[0]}")`;
+  if (host === "0.0.0.0" || host === "::") return `${want}: an address clients can reach, not the wildcard ${host}`;
   return typeof host === "string" && host !== "" && Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536 ? null : want;
 });
 
