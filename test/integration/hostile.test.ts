@@ -22,9 +22,9 @@ const MAX_RSS_GROWTH = 64 * MB;
 /**
  * Allowed growth over the whole file, against the warmed-up start: the same
  * code measured 50-68 MB on Node 22 (RSS a worker's heap took for the 200 KB
- * frames and does not give back), so 64 MB failed one CI run in three; a
- * leak of what the file sends (~300 connections, up to 200 KB each) is well
- * past 96 MB.
+ * frames and does not give back), so 64 MB failed one CI run in three.
+ * This bound is for growth that accumulates from barrage to barrage; each
+ * barrage keeps its own 64 MB bound (MAX_RSS_GROWTH).
  */
 const MAX_FILE_RSS_GROWTH = 96 * MB;
 
