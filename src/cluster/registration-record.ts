@@ -25,15 +25,8 @@ export function advertisedAddress(
   return { host: chosen?.address ?? (listen.host === "::" ? "::1" : "127.0.0.1"), port: listen.port };
 }
 
-export interface RecordInputs {
-  readonly address: { host: string; port: number };
-  readonly pid: number;
-  readonly instance: string;
-  readonly startedAt: string;
-  readonly registryHash: string;
-  readonly version: string;
-  readonly weight: number;
-}
+/** A record's fields but its address (given whole) and its state (serving, here). */
+export type RecordInputs = Omit<InstanceRecord, "host" | "port" | "state"> & { readonly address: { host: string; port: number } };
 
 export function serving(inputs: RecordInputs): InstanceRecord {
   const { address, ...rest } = inputs;

@@ -97,24 +97,15 @@ export function buildRegistry(
   }
   const hooked = collectHookInstances(container, tokens);
   const parts = chainParts(config, middleware, container);
-  for (const def of defs) {
-    const where = shownPath(config.pluginRoot, def.file);
-    const handler: RpcHandler = construct(def.cls as new () => RpcHandler, container, where, def.cls.name);
+  // Handlers built here and offloaded ones (a thread runs them) enter the table alike.
+  const handlers = [
+    ...defs.map((def) => ({ def, handler: construct(def.cls as new () => RpcHandler, container, shownPath(config.pluginRoot, def.file), def.cls.name) })),
+    ...offloaded.map((def) => ({ def, handler: offloadedHandler(pool as ThreadPool, def.meta.name) })),
+  ];
+  for (const { def, handler } of handlers) {
     addMethod(methods, {
       meta: def.meta,
-      chain: buildChain(parts, def.meta, def.cls, handler, where),
-      container,
-      defaultTimeoutMs: config.deadline.defaultTimeoutMs,
-      handler,
-      file: def.file,
-    });
-  }
-  for (const def of offloaded) {
-    const where = shownPath(config.pluginRoot, def.file);
-    const handler = offloadedHandler(pool as ThreadPool, def.meta.name);
-    addMethod(methods, {
-      meta: def.meta,
-      chain: buildChain(parts, def.meta, def.cls, handler, where),
+      chain: buildChain(parts, def.meta, def.cls, handler, shownPath(config.pluginRoot, def.file)),
       container,
       defaultTimeoutMs: config.deadline.defaultTimeoutMs,
       handler,
