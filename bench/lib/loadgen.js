@@ -1,10 +1,11 @@
 // Building and running the C load generator (bench/loadgen.c).
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { mtime } from "./files.js";
 import { runH2load } from "./h2load.js";
 import { runNodeClient } from "./node-client.js";
+import { runPhased } from "./phase-process.js";
 
 const SOURCE = fileURLToPath(new URL("../loadgen.c", import.meta.url));
 const BUILD_DIR = fileURLToPath(new URL("../.build/", import.meta.url));
@@ -47,33 +48,10 @@ export function runLoadgen(binary, options) {
   return runC(binary, options);
 }
 
-function runC(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc", onPhase }) {
+async function runC(binary, { port, connections, pipeline, seconds, payload, threads = 1, protocol = "forkrpc", onPhase }) {
   const args = ["127.0.0.1", port, connections, pipeline, seconds, payload, threads, protocol].map(String);
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let seen = 0;
-    child.stdout.on("data", (c) => {
-      out += c;
-      for (let end = out.indexOf("\n", seen); end !== -1; end = out.indexOf("\n", seen)) {
-        const phase = /^\{"phase":"(\w+)"\}$/.exec(out.slice(seen, end))?.[1];
-        seen = end + 1;
-        if (phase !== undefined) onPhase?.(phase);
-      }
-    });
-    child.stderr.on("data", (c) => (err += c));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      let report = null;
-      try {
-        report = JSON.parse(out.trim().split("\n").pop() ?? "");
-      } catch {
-        // no report: fall through
-      }
-      const why = failure(report, code, signal);
-      if (why !== null) reject(new Error(`loadgen ${args.join(" ")}: ${why}${err ? `\n${err}` : ""}`));
-      else resolve(report);
-    });
-  });
+  const { report, code, signal, err } = await runPhased(binary, args, { onPhase });
+  const why = failure(report, code, signal);
+  if (why !== null) throw new Error(`loadgen ${args.join(" ")}: ${why}${err ? `\n${err}` : ""}`);
+  return report;
 }

@@ -3,7 +3,7 @@
 // read it as they read loadgen.c's. It runs with forkrpc's loader flags
 // (package.json's `start` command's), whichever the target, so both targets'
 // client processes are the same Node with the same hooks.
-import { spawn } from "node:child_process";
+import { runPhased } from "./phase-process.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -23,7 +23,7 @@ export function loaderFlags() {
 }
 
 /** Resolves with the harness's report; rejects when it printed none, or answered nothing (unless `warmingUp`). */
-export function runNodeClient({ port, nodes = "", connections, pipeline, seconds, payload, protocol, onPhase, warmingUp = false }) {
+export async function runNodeClient({ port, nodes = "", connections, pipeline, seconds, payload, protocol, onPhase, warmingUp = false }) {
   const target = protocol.slice("node-".length);
   const args = [
     ...loaderFlags(),
@@ -31,36 +31,13 @@ export function runNodeClient({ port, nodes = "", connections, pipeline, seconds
     ...["--target", target, "--port", port, "--nodes", nodes, "--connections", connections, "--pipeline", pipeline],
     ...["--seconds", seconds, "--payload", payload],
   ].map(String);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let seen = 0;
-    child.stdout.on("data", (c) => {
-      out += c;
-      for (let end = out.indexOf("\n", seen); end !== -1; end = out.indexOf("\n", seen)) {
-        const phase = /^\{"phase":"(\w+)"\}$/.exec(out.slice(seen, end))?.[1];
-        seen = end + 1;
-        if (phase !== undefined) onPhase?.(phase);
-      }
-    });
-    child.stderr.on("data", (c) => (err += c));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      let report = null;
-      try {
-        report = JSON.parse(out.trim().split("\n").pop() ?? "");
-      } catch {
-        // no report
-      }
-      const why =
-        report === null || report.phase !== undefined
-          ? `exit ${signal ?? code}, no report`
-          : report.requests === 0 && !warmingUp
-            ? `no call was answered${report.first_error ? ` (${report.first_error})` : ""}`
-            : null;
-      if (why !== null) reject(new Error(`node-client ${target}: ${why}${err ? `\n${err.slice(-600)}` : ""}`));
-      else resolve(report);
-    });
-  });
+  const { report, code, signal, err } = await runPhased(process.execPath, args, { cwd: ROOT, onPhase });
+  const why =
+    report === null || report.phase !== undefined
+      ? `exit ${signal ?? code}, no report`
+      : report.requests === 0 && !warmingUp
+        ? `no call was answered${report.first_error ? ` (${report.first_error})` : ""}`
+        : null;
+  if (why !== null) throw new Error(`node-client ${target}: ${why}${err ? `\n${err.slice(-600)}` : ""}`);
+  return report;
 }
