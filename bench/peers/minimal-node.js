@@ -15,20 +15,11 @@
 // accepting, finish their connections and exit, then the master exits.
 import cluster from "node:cluster";
 import net from "node:net";
-import { parseArgs } from "node:util";
+import { peerArgs } from "./cluster-peer.js";
 
 const MAX_FRAME = 1024 * 1024;
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string", default: "8080" },
-    workers: { type: "string", default: "2" },
-    host: { type: "string", default: "127.0.0.1" },
-  },
-});
-const port = Number(values.port);
-const workers = Number(values.workers);
-const host = values.host;
+const { port, workers, host } = peerArgs(8080);
 
 if (workers === 0) {
   // One process, no cluster (as forkrpc's --workers 0): for profiling.
