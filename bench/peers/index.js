@@ -45,36 +45,38 @@ export function npmStartCommand() {
   return args;
 }
 
+/** A peer that is one Node script taking --port and --workers. */
+function nodeScript(file) {
+  return ({ port, workers }) => ({ file: process.execPath, args: [file, "--port", String(port), "--workers", String(workers)], cwd: ROOT });
+}
+
+/** forkrpc as `npm start` starts it, with `extra` flags. */
+function forkrpcStart(extra = []) {
+  return ({ port, workers }) => ({
+    file: process.execPath,
+    args: [...npmStartCommand(), ...extra, "--port", String(port), "--workers", String(workers)],
+    cwd: ROOT,
+  });
+}
+
 export const PEERS = [
   {
     name: "minimal-node",
     note: "hand-written Node cluster server, same framing, JSON.parse per frame (the Node ceiling)",
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: ["bench/peers/minimal-node.js", "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: nodeScript("bench/peers/minimal-node.js"),
     ready: /minimal-node ready/,
   },
   {
     name: "forkrpc",
     note: "this repository from source, started with package.json's `start` command (its TypeScript loader included), rpc.config.ts, plugins/ping.ts",
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: [...npmStartCommand(), "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: forkrpcStart(),
     ready: /forkrpc ready:/,
     prepare: warmStart,
   },
   {
     name: "nestjs",
     note: `NestJS microservices (peers/nestjs/: ${NEST_VERSIONS}) over its built-in TCP transport and its \`<length>#<json>\` framing: a @MessagePattern("ping") controller returning its data, NestFactory.createMicroservice with Nest's defaults and an errors-only logger, one per cluster worker (SCHED_NONE, as minimal-node). Its requests carry ids, and answers are matched by id`,
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: ["bench/peers/nestjs/server.js", "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: nodeScript("bench/peers/nestjs/server.js"),
     ready: /nestjs ready/,
     prepare: prepareNest,
     versions: () => NEST_VERSIONS,
@@ -98,11 +100,7 @@ export const PEERS = [
   {
     name: "grpc",
     note: `gRPC with @grpc/grpc-js (peers/grpc/: ${GRPC_VERSIONS}): a unary Ping(PingRequest) returns (PingReply) echoing its string, ping.proto loaded by @grpc/proto-loader, one grpc.Server per cluster worker on the shared port (grpc-js has no multi-process mode; SCHED_NONE, as minimal-node). Loaded by h2load over h2c, not by loadgen.c: connections x pipeline are h2load's clients (-c) x concurrent streams per client (-m), each request one pre-encoded gRPC message; HTTP/2 framing (HEADERS, DATA, trailers per call) against forkrpc's length-prefixed JSON`,
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: ["bench/peers/grpc/server.js", "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: nodeScript("bench/peers/grpc/server.js"),
     ready: /grpc ready/,
     prepare: prepareGrpc,
     versions: () => `${GRPC_VERSIONS}, loaded by ${h2loadVersion()}`,
@@ -117,11 +115,7 @@ export const PEERS = [
     name: "forkrpc-node",
     note: "the `forkrpc` peer's server, loaded by the Node client harness (bench/node-client.js: one RpcClient, a pool of `connections` connections, connections x pipeline calls in flight) instead of loadgen.c: the baseline for moleculer",
     default: false,
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: [...npmStartCommand(), "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: forkrpcStart(),
     ready: /forkrpc ready:/,
     prepare: warmStart,
     protocol: "node-forkrpc",
@@ -130,11 +124,7 @@ export const PEERS = [
     name: "moleculer",
     note: `Moleculer (peers/moleculer/: ${MOLECULER_VERSIONS}): one ServiceBroker node per worker process (its way to use cores: nodes, not a shared socket), each with a \`ping\` service whose action returns its params, TCP transporter with static addresses (no UDP discovery), JSON serializer. Called by a client broker in the Node client harness (bench/node-client.js), which balances calls over the nodes round-robin on one TCP connection per node whatever \`connections\` is, connections x pipeline calls in flight`,
     default: false,
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: ["bench/peers/moleculer/server.js", "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: nodeScript("bench/peers/moleculer/server.js"),
     ready: /moleculer ready on .* \(nodes /,
     prepare: prepareMoleculer,
     versions: () => MOLECULER_VERSIONS,
@@ -170,11 +160,7 @@ function forkrpcWithConfig({ name, config, note }) {
     name,
     note,
     default: false,
-    command: ({ port, workers }) => ({
-      file: process.execPath,
-      args: [...npmStartCommand(), "--config", config, "--port", String(port), "--workers", String(workers)],
-      cwd: ROOT,
-    }),
+    command: forkrpcStart(["--config", config]),
     ready: /forkrpc ready:/,
     prepare: warmStart,
   };
