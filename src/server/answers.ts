@@ -50,6 +50,11 @@ export class AnswerQueue {
     return this.#heldChars;
   }
 
+  /** Characters of the answers ready to be written now. */
+  get readyChars(): number {
+    return this.#batchChars;
+  }
+
   get hasBatch(): boolean {
     return this.#batch !== null;
   }

@@ -62,7 +62,6 @@ export class Connection implements RequestsOwner {
   #clientGone = false;
   /** A framing fault, answered once everything before it is answered. */
   #fatal: Fault | null = null;
-  #flushQueued = false;
   /** When bytes last came in or went out (the quiet period of a departure, the idle timeout, call durations). */
   #lastActivity = performance.now();
   #timer: NodeJS.Timeout | null = null;
@@ -76,7 +75,7 @@ export class Connection implements RequestsOwner {
     this.#limits = limits;
     this.#onClosed = onClosed;
     this.peer = peerOf(socket);
-    this.#output = new Output(socket, limits, this.#onStalled);
+    this.#output = new Output(socket, limits, this.#onStalled, () => this.#flush());
     this.#answers = this.#output.answers;
     this.#requests = new Requests(methods, limits, activity, this.#answers, this);
     this.#reader = new Reader(socket, limits.maxFrameBytes, limits.readTimeoutMs, this.#onFrame, this.#onFault, this.#onReadTimeout);
@@ -186,15 +185,8 @@ export class Connection implements RequestsOwner {
   };
 
   answered(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    setImmediate(this.#flushLater);
+    this.#output.soon();
   }
-
-  readonly #flushLater = (): void => {
-    this.#flushQueued = false;
-    this.#flush();
-  };
 
   /**
    * Writes what is ready, decides whether to read, and closes if the state

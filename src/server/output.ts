@@ -20,11 +20,18 @@ export interface OutputLimits {
   readonly writeTimeoutMs: number;
 }
 
+/** Ready answers that leave at the end of the event rather than of the turn (see soon()). */
+const FLUSH_NOW_CHARS = 16 * 1024;
+
 export class Output {
   readonly answers = new AnswerQueue();
   readonly #socket: Socket;
   readonly #limits: OutputLimits;
   readonly #stalled: () => void;
+  /** The connection's pass that writes what is ready and decides whether to read. */
+  readonly #flush: () => void;
+  #flushQueued = false;
+  #flushNowQueued = false;
   /** Bytes handed to the socket so far; minus writableLength, what the kernel took. */
   #handed = 0;
   #takenAtCheck = 0;
@@ -32,11 +39,41 @@ export class Output {
   /** Room left, in this read, for answers before reading must stop (see budgetLeft). */
   #budget = 0;
 
-  constructor(socket: Socket, limits: OutputLimits, stalled: () => void) {
+  constructor(socket: Socket, limits: OutputLimits, stalled: () => void, flush: () => void) {
     this.#socket = socket;
     this.#limits = limits;
     this.#stalled = stalled;
+    this.#flush = flush;
   }
+
+  /**
+   * A later answer is ready: flush soon. Small answers wait for the end of
+   * the event-loop turn, so that those of many handlers leave in one write.
+   * Once a write's worth is ready (16 KB, the socket's high-water mark) they
+   * leave at the end of this event: held through the turn's other reads
+   * they survive scavenges, and at 512 connections with 16 KB answers from
+   * async handlers that cost 0.65x the requests/s (bench/README.md).
+   */
+  soon(): void {
+    if (this.answers.readyChars >= FLUSH_NOW_CHARS) {
+      if (this.#flushNowQueued) return;
+      this.#flushNowQueued = true;
+      process.nextTick(this.#flushNow);
+    } else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(this.#flushLater);
+    }
+  }
+
+  readonly #flushLater = (): void => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
+  readonly #flushNow = (): void => {
+    this.#flushNowQueued = false;
+    this.#flush();
+  };
 
   /** Called before a read is handled: how much it may produce. */
   startRead(): void {
