@@ -11,6 +11,7 @@ import { REPORT_FD_ENV, router, type ToPrimary, type ToWorker } from "./ipc.ts";
 import type { WorkerRecord } from "./records.ts";
 import type { Supervisor } from "./supervisor.ts";
 import type { StallReport } from "./watchdog.ts";
+import { workerExecArgv } from "./worker-flags.ts";
 
 /** The report pipe sits after stdin, stdout, stderr and the IPC channel. */
 const REPORT_FD = 4;
@@ -27,7 +28,10 @@ export class WorkerProcesses {
   constructor(env: Record<string, string>, ticketKeys: () => string) {
     this.#env = env;
     this.#ticketKeys = ticketKeys;
-    cluster.setupPrimary({ stdio: ["inherit", "inherit", "inherit", "ipc", "pipe"] });
+    cluster.setupPrimary({
+      stdio: ["inherit", "inherit", "inherit", "ipc", "pipe"],
+      execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS),
+    });
   }
 
   fork(record: WorkerRecord): number {
