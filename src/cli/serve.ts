@@ -6,10 +6,8 @@
 import cluster from "node:cluster";
 import { loadConfig } from "../config.ts";
 import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
-import { configReloader, runPrimary, type ReadyInfo } from "../cluster/primary.ts";
-import { masterRegistration } from "../cluster/registration.ts";
+import type { ReadyInfo } from "../cluster/primary.ts";
 import { serviceManager } from "../cluster/notify.ts";
-import { runWorker } from "../cluster/worker.ts";
 import { checkCertificates } from "../cluster/tls-reload.ts";
 import { log, setLogRole } from "../log.ts";
 import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
@@ -51,8 +49,12 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   const configPath = values.config as string | undefined;
   const config = await loadConfig(configPath, overrides);
 
+  // Each role imports only its own code: a worker does not load the
+  // supervisor, admin server and etcd registration, nor the master the
+  // server, plugins and middleware (a worker's modules are most of its heap).
   if (cluster.isWorker) {
     setLogRole(`worker ${cluster.worker?.id}`);
+    const { runWorker } = await import("../cluster/worker.ts");
     await runWorker(config);
     return undefined;
   }
@@ -64,6 +66,7 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   const pidFile = claim(config.pidFile);
   if (config.workers === 0) {
     // One process: it registers in etcd itself, and withdraws before draining.
+    const [{ runWorker }, { masterRegistration }] = await Promise.all([import("../cluster/worker.ts"), import("../cluster/registration.ts")]);
     const registration = masterRegistration(config);
     await runWorker(config, {
       onReady: ({ address, registry }) => {
@@ -75,6 +78,7 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
     });
     return undefined;
   }
+  const { configReloader, runPrimary } = await import("../cluster/primary.ts");
   return runPrimary(config, {
     onReady: announce,
     reloadConfig: configReloader(configPath, overrides),
