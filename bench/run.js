@@ -31,7 +31,7 @@ import { buildLoadgen } from "./lib/loadgen.js";
 import { measureLoad } from "./lib/measure.js";
 import { benchArgs } from "./lib/options.js";
 import { gridTable, pairTable, ratioTable, runsTable, summarize, summaryTable } from "./lib/report.js";
-import { freePort, startPeer, stopPeer } from "./lib/server.js";
+import { freePort, setServerNode, startPeer, stopPeer } from "./lib/server.js";
 import { cellName, gridCells } from "./lib/grid.js";
 import { checkTargets, targetsTable } from "./lib/targets.js";
 import { findPeers } from "./peers/index.js";
@@ -46,6 +46,7 @@ const { values, int, ints } = benchArgs({
   payload: { type: "string", default: "16,16384" },
   peers: { type: "string" },
   results: { type: "string", default: "bench/RESULTS.md" },
+  node: { type: "string" },
 });
 const settings = {
   rounds: int("rounds"),
@@ -55,6 +56,8 @@ const settings = {
   threads: int("threads"),
 };
 const peers = findPeers(values.peers?.split(","));
+/** --node PATH: the servers run on that Node binary (a registry build, e.g.), the load generator and this script on ours. */
+const serverNode = values.node === undefined ? null : { path: resolve(values.node), version: setServerNode(resolve(values.node)) };
 
 const cells = gridCells({ connections: ints("connections"), pipeline: ints("pipeline"), payload: ints("payload") });
 
@@ -93,7 +96,9 @@ function machine() {
   } catch {
     // reported as such
   }
-  return { ...hostFacts(["src", "loader", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers"]), python };
+  const facts = hostFacts(["src", "loader", "plugins", "rpc.config.ts", "package.json", "bench/fixtures", "bench/peers"]);
+  const node = serverNode === null ? facts.node : `${serverNode.version} for the servers (--node ${serverNode.path}), ${facts.node} for the bench`;
+  return { ...facts, node, python };
 }
 
 const range = (xs) => (xs.length === 0 ? "-" : `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`);

@@ -1,6 +1,6 @@
 // Starting a peer server on a free port and stopping it by its pid. A bench
 // interrupted (Ctrl-C, SIGTERM) stops the servers it has running first.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { processTree } from "./proctree.js";
@@ -71,9 +71,19 @@ function accepts(port) {
  * otherwise). The returned handle keeps the last output lines for error
  * messages.
  */
+/** The Node that runs the servers (--node): the bench's own unless told. */
+let serverNode = process.execPath;
+
+/** Runs every later server on the Node binary at `path` (checked: it must answer --version). */
+export function setServerNode(path) {
+  const version = execFileSync(path, ["--version"], { encoding: "utf8" }).trim();
+  serverNode = path;
+  return version;
+}
+
 export async function startPeer(peer, { port, workers }) {
   if (ending !== null) throw new Error(`not starting ${peer.name}: the bench is ending (${ending})`);
-  const { file, args, cwd, env } = peer.command({ port, workers });
+  const { file, args, cwd, env } = peer.command({ port, workers, node: serverNode });
   const child = spawn(file, args, {
     cwd,
     env: { ...process.env, ...env },

@@ -47,13 +47,13 @@ export function npmStartCommand() {
 
 /** A peer that is one Node script taking --port and --workers. */
 function nodeScript(file) {
-  return ({ port, workers }) => ({ file: process.execPath, args: [file, "--port", String(port), "--workers", String(workers)], cwd: ROOT });
+  return ({ port, workers, node }) => ({ file: node, args: [file, "--port", String(port), "--workers", String(workers)], cwd: ROOT });
 }
 
 /** forkrpc as `npm start` starts it, with `extra` flags. */
 function forkrpcStart(extra = []) {
-  return ({ port, workers }) => ({
-    file: process.execPath,
+  return ({ port, workers, node }) => ({
+    file: node,
     args: [...npmStartCommand(), ...extra, "--port", String(port), "--workers", String(workers)],
     cwd: ROOT,
   });
