@@ -11,7 +11,7 @@ import { REPORT_FD_ENV, router, type ToPrimary, type ToWorker } from "./ipc.ts";
 import type { WorkerRecord } from "./records.ts";
 import type { Supervisor } from "./supervisor.ts";
 import type { StallReport } from "./watchdog.ts";
-import { workerExecArgv } from "./worker-flags.ts";
+import { workerExecArgv } from "../node-flags.ts";
 
 /** The report pipe sits after stdin, stdout, stderr and the IPC channel. */
 const REPORT_FD = 4;

@@ -8,6 +8,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ThreadData } from "./messages.ts";
+import { threadFlags } from "../node-flags.ts";
 
 const THREAD_URL = new URL(`../boot/thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const REGISTER_URL = new URL("../../loader/register.js", import.meta.url);
@@ -28,5 +29,5 @@ export function startThread(data: ThreadData): Worker {
 export function threadExecArgv(execArgv = process.execArgv, env = process.env): string[] | undefined {
   if (env.FORKRPC_TS_LOADER === "off") return undefined;
   if (execArgv.some((arg) => /(?:^|[=/\\])(?:loader[/\\]register\.js|forkrpc\/register)$/.test(arg))) return undefined;
-  return [...execArgv, "--import", REGISTER_URL.href];
+  return [...threadFlags(execArgv), "--import", REGISTER_URL.href];
 }

@@ -1,6 +1,7 @@
 /**
- * The Node flags a worker starts with: the master's own, plus a cap on the
- * young generation unless the user set one.
+ * Node flags forkrpc adds or takes away. A worker process starts with the
+ * master's own flags plus a cap on the young generation, unless the user
+ * set one.
  *
  * V8 grows a busy process's semi-space towards 16 MB as soon as a little
  * survives each scavenge, and a forkrpc worker always has some requests in
@@ -12,11 +13,21 @@
  */
 export const WORKER_SEMI_SPACE_MB = 4;
 
-/** A flag that sizes the young generation, in argv or NODE_OPTIONS form. */
-const YOUNG_GENERATION_FLAG = /^--(?:max-semi-space-size|min-semi-space-size|semi-space-growth-factor|max-young-generation-size)(?:=|$)/;
+/** A V8 flag that sizes the young generation, in argv or NODE_OPTIONS form (`_` or `-`). */
+const YOUNG_GENERATION_FLAG = /^--(?:max-semi-space-size|min-semi-space-size|semi-space-growth-factor)(?:=|$)/;
 
 export function workerExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
   const given = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].map((flag) => flag.replace(/_/g, "-"));
   if (given.some((flag) => YOUNG_GENERATION_FLAG.test(flag))) return [...execArgv];
   return [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+}
+
+/**
+ * The flags a worker_thread may be given explicitly: new Worker() refuses
+ * V8's heap sizing flags in `execArgv` (ERR_WORKER_INVALID_EXEC_ARGV),
+ * although a thread that inherits them is fine. A thread's heap is sized
+ * with resourceLimits instead.
+ */
+export function threadFlags(execArgv: readonly string[]): string[] {
+  return execArgv.filter((flag) => !YOUNG_GENERATION_FLAG.test(flag.replace(/_/g, "-")));
 }
