@@ -8,6 +8,8 @@ import { loadConfig } from "../config.ts";
 import { claimPidFile, type PidFile } from "../cluster/pid-file.ts";
 import type { ReadyInfo } from "../cluster/primary.ts";
 import { serviceManager } from "../cluster/notify.ts";
+import { toPrimary } from "../cluster/ipc.ts";
+import { describe } from "../errors.ts";
 import { checkCertificates } from "../cluster/tls-reload.ts";
 import { log, setLogRole } from "../log.ts";
 import { pluginMethodCount, registryHashOf } from "../plugins/introspection.ts";
@@ -54,8 +56,7 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
   // server, plugins and middleware (a worker's modules are most of its heap).
   if (cluster.isWorker) {
     setLogRole(`worker ${cluster.worker?.id}`);
-    const { runWorker } = await import("../cluster/worker.ts");
-    await runWorker(config);
+    await (await workerCode()).runWorker(config);
     return undefined;
   }
   if (config.workers === 0 && values.watch === true) throw new UsageError(noWorkersToReload(command, values.workers !== undefined, config.configFile));
@@ -86,6 +87,21 @@ async function start(argv: string[], command: "serve" | "dev"): Promise<number |
     hint: bootHint,
     pidFile,
   });
+}
+
+/**
+ * The worker's modules. The master does not import them, so an error in
+ * them (a syntax error in a build, a missing file) shows only here: it goes
+ * to the master as the boot failure, sent before the process exits.
+ */
+async function workerCode(): Promise<typeof import("../cluster/worker.ts")> {
+  try {
+    return await import("../cluster/worker.ts");
+  } catch (error) {
+    const message = `the worker's code could not be loaded: ${describe(error)}`;
+    await new Promise<void>((sent) => toPrimary({ act: "forkrpc:boot-failed", code: "WORKER_FAILED", message }, sent));
+    throw error;
+  }
 }
 
 /**
