@@ -74,6 +74,18 @@ function directions(table) {
           patterns: [{ group: refused(files, allowed), message }],
         },
       ],
+      // no-restricted-imports sees static imports only: the same refusals for import("...").
+      "no-restricted-syntax": ["error", { selector: `ImportExpression[source.value=${dynamicRefused(files, allowed)}]`, message }],
     },
   }));
+}
+
+/** refused() as one esquery regex over an import() path ("/" written \x2F: esquery ends a regex at a slash). */
+function dynamicRefused(files, allowed) {
+  const alternatives = refused(files, allowed).map((pattern) => {
+    const folder = pattern.endsWith("/*");
+    const text = (folder ? pattern.slice(0, -1) : pattern).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("/", "\\x2F");
+    return folder ? text : `${text}$`;
+  });
+  return `/^(?:${alternatives.join("|")})/`;
 }
