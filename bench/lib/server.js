@@ -63,14 +63,6 @@ function accepts(port) {
   });
 }
 
-/**
- * Spawns the peer and resolves once it is ready: its stdout matches
- * peer.ready (a RegExp), or, with `ready: "port"` (a server that prints
- * nothing), its port accepts a connection. A peer with `group: true` runs in
- * its own process group, stopped as a group (its children outlive it
- * otherwise). The returned handle keeps the last output lines for error
- * messages.
- */
 /** The Node that runs the servers (--node): the bench's own unless told. */
 let serverNode = process.execPath;
 
@@ -81,6 +73,14 @@ export function setServerNode(path) {
   return version;
 }
 
+/**
+ * Spawns the peer and resolves once it is ready: its stdout matches
+ * peer.ready (a RegExp), or, with `ready: "port"` (a server that prints
+ * nothing), its port accepts a connection. A peer with `group: true` runs in
+ * its own process group, stopped as a group (its children outlive it
+ * otherwise). The returned handle keeps the last output lines for error
+ * messages.
+ */
 export async function startPeer(peer, { port, workers }) {
   if (ending !== null) throw new Error(`not starting ${peer.name}: the bench is ending (${ending})`);
   const { file, args, cwd, env } = peer.command({ port, workers, node: serverNode });

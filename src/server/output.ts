@@ -4,7 +4,7 @@
  *
  * "Not taken" is what the socket still holds (writableLength) plus the
  * answers ready or waiting behind a slow no-id request. Reading pauses while
- * the socket asks us to wait (its 16 KB high-water mark, as a 'drain' will
+ * the socket asks us to wait (past its high-water mark, as a 'drain' will
  * tell) and, inside one read, as soon as the answers it produced pass
  * maxWriteBufferBytes: a 64 KB read holds ~2,600 small requests, and one
  * whose answers are large (rpc.discover) would otherwise pile up hundreds of
@@ -49,7 +49,8 @@ export class Output {
   /**
    * A later answer is ready: flush soon. Small answers wait for the end of
    * the event-loop turn, so that those of many handlers leave in one write.
-   * Once a write's worth is ready (16 KB, the socket's high-water mark) they
+   * Once 16 K characters are ready (a write large enough that joining more
+   * to it saves little: the socket's high-water mark on Node 20) they
    * leave at the end of this event: held through the turn's other reads
    * they survive scavenges, and at 512 connections with 16 KB answers from
    * async handlers that cost 0.65x the requests/s (bench/README.md).
