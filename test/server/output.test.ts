@@ -144,7 +144,7 @@ test("write() sends the ready answers and `extra` in one go, nothing when there 
 test("writeTimeoutMs: our own later writes are not the client's progress; an emptied socket is not a stall", () => {
   mock.timers.enable({ apis: ["setTimeout"] });
   try {
-    const { socket, state } = fakeSocket();
+    const { socket } = fakeSocket();
     let stalled = 0;
     const out = new Output(socket, { maxWriteBufferBytes: 1 << 20, writeTimeoutMs: 1000 }, () => stalled++);
     out.answers.now("a".repeat(20_000), true);
