@@ -70,7 +70,9 @@ test("a frame that begins in the read that finished the previous one gets its ow
 
 // Kills reader.ts:112 `this.#frames !== framesBefore` turned `true`: more
 // bytes of the same frame would restart its clock, and a client trickling a
-// frame a byte at a time would never be timed out.
+// frame a byte at a time would never be timed out. Also read-timer.ts:26
+// `this.#since === 0 || fresh` turned `false || fresh`: a frame begun by a
+// read that finished none never started its clock.
 test("more bytes of the same frame do not restart its clock", () => {
   const { reader, timedOutAt } = setup();
   const f = frame("abcdefgh");
