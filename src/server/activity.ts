@@ -52,7 +52,9 @@ export class Activity {
   readonly #text: Uint8Array | null;
 
   constructor(shared?: SharedArrayBuffer) {
-    this.#i32 = shared ? new Int32Array(shared, 0, SLOT.ID_NUMBER_BYTE / 4) : null;
+    // Up to the text: ID_LENGTH (index 4) shares bytes 16-19 with the float,
+    // which a string id does not use. A view ending at byte 16 dropped it.
+    this.#i32 = shared ? new Int32Array(shared, 0, SLOT.ID_TEXT_BYTE / 4) : null;
     this.#f64 = shared ? new Float64Array(shared, SLOT.ID_NUMBER_BYTE, 1) : null;
     this.#text = shared ? new Uint8Array(shared, SLOT.ID_TEXT_BYTE, SLOT.ID_TEXT_MAX) : null;
   }

@@ -65,6 +65,17 @@ test("recycleReason: served past its limit, or RSS over maxRssMb; only ready wor
   assert.equal(recycleReason({ ...r, recycleAfter: 5 }, 5, { maxRssMb: 0 }), "served 10 requests");
 });
 
+// Kills, in recycleReason's RSS rule (src/cluster/policy.ts), the mutants
+// `rssBytes > limit` to `true` and to `>=`, and `maxRssMb * 1024 * 1024` to
+// `* 1024 / 1024` or `/ 1024 * 1024` (a limit in bytes or KiB, not MiB): each
+// recycles a worker whose RSS is at or under maxRssMb.
+test("recycleReason: maxRssMb is in MiB, and an RSS exactly at it is not over it", () => {
+  const at = (rssBytes: number) => ({ ...newRecord(1, 0, 0), state: "ready" as const, beat: beat({ rssBytes }) });
+  assert.equal(recycleReason(at(256 * 1048576), 0, { maxRssMb: 256 }), undefined, "exactly 256 MiB");
+  assert.equal(recycleReason(at(200 * 1048576), 0, { maxRssMb: 256 }), undefined, "under the limit");
+  assert.equal(recycleReason(at(256 * 1048576 + 1), 0, { maxRssMb: 256 }), "RSS 256 MB is over maxRssMb 256", "one byte over");
+});
+
 test("hungWorkers: booting past bootTimeoutMs; ready, recycling or retiring with no heartbeat for workerTimeoutMs", () => {
   const s = { workerTimeoutMs: 3_000, bootTimeoutMs: 5_000 };
   const booting = newRecord(1, 0, 0);
