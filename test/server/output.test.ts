@@ -171,11 +171,7 @@ test("writeTimeoutMs: our own later writes are not the client's progress; an emp
     const { socket } = fakeSocket();
     let stalled = 0;
     const out = new Output(socket, { maxWriteBufferBytes: 1 << 20, writeTimeoutMs: 1000 }, () => stalled++, () => {});
-    out.answers.now("a".repeat(20_000), true);
-    out.write();
-    mock.timers.tick(500);
-    out.answers.now("b".repeat(20_000), true);
-    out.write();
+    writeTwiceHalfAPeriodApart(out);
     mock.timers.tick(500);
     assert.equal(stalled, 1, "the client took nothing for writeTimeoutMs");
 
@@ -203,11 +199,7 @@ test("writeTimeoutMs: one watch at a time, and 0 means none", () => {
     const { socket } = fakeSocket();
     let stalled = 0;
     const out = new Output(socket, { maxWriteBufferBytes: 1 << 20, writeTimeoutMs: 1000 }, () => stalled++, () => {});
-    out.answers.now("a".repeat(20_000), true);
-    out.write();
-    mock.timers.tick(500);
-    out.answers.now("b".repeat(20_000), true);
-    out.write();
+    writeTwiceHalfAPeriodApart(out);
     for (let i = 0; i < 5; i++) mock.timers.tick(1000);
     assert.equal(stalled, 1, "stalled once");
 
@@ -220,3 +212,12 @@ test("writeTimeoutMs: one watch at a time, and 0 means none", () => {
     mock.timers.reset();
   }
 });
+
+/** Two 20 KB answers written 500 ms apart (mock timers), the socket taking neither. */
+function writeTwiceHalfAPeriodApart(out: Output): void {
+  out.answers.now("a".repeat(20_000), true);
+  out.write();
+  mock.timers.tick(500);
+  out.answers.now("b".repeat(20_000), true);
+  out.write();
+}

@@ -3,21 +3,14 @@
  * performance.now read from the mocked Date so that both move together.
  * The timeout is 300 ms throughout.
  */
-import { afterEach, beforeEach, mock, test } from "node:test";
+import { mock, test } from "node:test";
 import assert from "node:assert/strict";
+import { useFakeClock } from "../helpers/fake-clock.ts";
 import { ReadTimer } from "../../src/server/read-timer.ts";
 
 const TIMEOUT_MS = 300;
 
-beforeEach(() => {
-  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000 });
-  mock.method(performance, "now", () => Date.now());
-});
-
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-});
+useFakeClock();
 
 /** A timer whose expiries are recorded as fake times. */
 function timer(): { rt: ReadTimer; expiredAt: number[] } {

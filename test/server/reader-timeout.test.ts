@@ -6,28 +6,17 @@
  * `npm run mutate -- server` (unit files only); each test names the mutants
  * of src/server/reader.ts it kills.
  */
-import { afterEach, beforeEach, mock, test } from "node:test";
+import { mock, test } from "node:test";
 import assert from "node:assert/strict";
+import { useFakeClock } from "../helpers/fake-clock.ts";
+import { frame } from "../helpers/wire.ts";
 import type { Socket } from "node:net";
 import { Pause, Reader } from "../../src/server/reader.ts";
 
 const TIMEOUT_MS = 300;
 
-beforeEach(() => {
-  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000 });
-  mock.method(performance, "now", () => Date.now());
-});
+useFakeClock();
 
-afterEach(() => {
-  mock.timers.reset();
-  mock.restoreAll();
-});
-
-function frame(body: string): Buffer {
-  const p = Buffer.alloc(4);
-  p.writeUInt32LE(Buffer.byteLength(body));
-  return Buffer.concat([p, Buffer.from(body)]);
-}
 
 function setup(room = Infinity) {
   const calls: string[] = [];
