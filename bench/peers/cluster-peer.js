@@ -64,11 +64,7 @@ function primary(name, where, workers, sharedSocket, suffix) {
     }
   });
   const stop = () => {
-    const backstop = setTimeout(() => {
-      for (const w of Object.values(cluster.workers)) w.process.kill("SIGKILL");
-      process.exit(1);
-    }, 10_000);
-    backstop.unref();
+    stopBackstop();
     for (const w of Object.values(cluster.workers)) w.send("stop");
     cluster.on("exit", () => {
       if (Object.keys(cluster.workers).length === 0) process.exit(0);
@@ -76,4 +72,12 @@ function primary(name, where, workers, sharedSocket, suffix) {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+}
+
+/** A stopping master's limit: workers not gone within 10 s are killed, and the master exits 1. */
+export function stopBackstop() {
+  setTimeout(() => {
+    for (const w of Object.values(cluster.workers)) w.process.kill("SIGKILL");
+    process.exit(1);
+  }, 10_000).unref();
 }

@@ -15,7 +15,7 @@
 // accepting, finish their connections and exit, then the master exits.
 import cluster from "node:cluster";
 import net from "node:net";
-import { peerArgs } from "./cluster-peer.js";
+import { peerArgs, stopBackstop } from "./cluster-peer.js";
 
 const MAX_FRAME = 1024 * 1024;
 
@@ -38,11 +38,7 @@ if (workers === 0) {
     }
   });
   const stop = () => {
-    const backstop = setTimeout(() => {
-      for (const w of Object.values(cluster.workers)) w.process.kill("SIGKILL");
-      process.exit(1);
-    }, 10_000);
-    backstop.unref();
+    stopBackstop();
     cluster.disconnect(() => process.exit(0));
   };
   process.once("SIGTERM", stop);
