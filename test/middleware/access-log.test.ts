@@ -36,10 +36,11 @@ function context(params: unknown = ["secret"]) {
 }
 
 // Kills the default level ("info") and sample rate (1) replaced, the line's
-// peer template, `line.out` not set, `ms` not set or not rounded to 3 decimals.
+// peer template, `line.out` not set, `ms` not set, not in ms (`* 1000`,
+// `/ 1000` without the rounding, `now + start`) or not rounded to 3 decimals.
 test("one line per request at info: peer, out and the duration in ms", async () => {
   const { ctx, logged } = context();
-  await accessLog()(ctx, async () => {});
+  await accessLog()(ctx, () => new Promise((resolve) => setTimeout(resolve, 20)));
   assert.equal(logged.length, 1);
   const [{ level, line, message }] = logged as [Logged];
   assert.equal(level, "info");
@@ -47,7 +48,8 @@ test("one line per request at info: peer, out and the duration in ms", async () 
   assert.equal(line.peer, "127.0.0.9:4242");
   assert.equal(line.out, "pong");
   assert.equal(typeof line.ms, "number");
-  assert.ok((line.ms as number) >= 0);
+  // At least the 20 ms slept (timers may fire a little early), in ms, not us or s.
+  assert.ok((line.ms as number) >= 15 && (line.ms as number) < 60_000, String(line.ms));
   assert.equal(Math.round((line.ms as number) * 1000) / 1000, line.ms, "three decimals at most");
   assert.equal("params" in line, false, "params are not logged unless asked");
   assert.equal("code" in line, false);
@@ -110,7 +112,7 @@ test("sampling: a request is logged when the draw is below the rate, and runs ei
 });
 
 // Kills overLimit's `> 0` turned `>= 0` (0 means no limit) and `>=` turned
-// `>` at either limit, and the two faults swapped.
+// `>` at either limit, the two faults swapped, and either code emptied.
 test("overLimit: 0 is no limit; at the limit is over; the connection's limit is named first", () => {
   assert.equal(overLimit({ maxInflightPerConnection: 0, maxInflightPerWorker: 0 }, 10_000, 10_000), null);
   const limits = { maxInflightPerConnection: 2, maxInflightPerWorker: 5 };
@@ -119,6 +121,7 @@ test("overLimit: 0 is no limit; at the limit is over; the connection's limit is 
   assert.equal(overLimit(limits, 0, 5)?.message, "too many requests in flight in this worker");
   assert.equal(overLimit(limits, 2, 5)?.message, "too many requests in flight on this connection");
   assert.equal(overLimit(limits, 2, 5)?.code, "RESOURCE_EXHAUSTED");
+  assert.equal(overLimit(limits, 0, 5)?.code, "RESOURCE_EXHAUSTED");
 });
 
 // Kills the level taken from elsewhere than FORKRPC_LOG_LEVEL and the pid
