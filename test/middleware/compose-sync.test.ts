@@ -41,10 +41,63 @@ test("a synchronous middleware that keeps next() and calls it after returning: r
   let kept: Next | null = null;
   let ran = 0;
   const chain = compose([sync((_c, next) => void (kept = next))], () => ran++);
-  await chain(ctx);
-  await assert.rejects((kept as unknown as Next)(), /next\(\) called in middleware 0 after it returned/);
+  const done = chain(ctx);
+  // Called before any promise job runs: only the synchronous path has closed the level by now.
+  const late = (kept as unknown as Next)();
+  await done;
+  await assert.rejects(late, /next\(\) called in middleware 0 after it returned/);
   assert.equal(ran, 0);
   assert.equal(warnings.length, 1);
+});
+
+// Kills `level.closed = true` turned `false` once an async middleware settled (109).
+test("an async middleware that keeps next() and calls it after it resolved: refused", async () => {
+  const { ctx } = context();
+  let kept: Next | null = null;
+  let ran = 0;
+  await compose([async (_c, next) => void (kept = next)], () => ran++)(ctx);
+  await assert.rejects((kept as unknown as Next)(), /after it returned/);
+  assert.equal(ran, 0);
+});
+
+// Kills, in the synchronous fast path (93), `twice === null` turned `true`
+// and `!level.failed` turned `level.failed` or `true`: a synchronous
+// middleware that called next() twice, or whose next() threw, is not done.
+test("a synchronous middleware that calls next() twice, or whose next() threw: the chain rejects", async () => {
+  const twice = context();
+  await assert.rejects(
+    compose([
+      sync((_c, next) => {
+        void next();
+        void next();
+      }),
+    ], () => 1)(twice.ctx),
+    /next\(\) called twice in middleware 0/,
+  );
+  const failing = context();
+  const broke = new Error("terminal threw");
+  await assert.rejects(
+    compose([sync((_c, next) => void next())], () => {
+      throw broke;
+    })(failing.ctx),
+    (e) => e === broke,
+  );
+  assert.match(failing.warnings[0]!, /resolved although the next\(\) it called failed/);
+});
+
+// Kills finish()'s `level.twice !== null` turned `false` (150): an async
+// middleware that called next() twice and did not fail itself still fails.
+test("an async middleware that calls next() a second time without awaiting it: the chain rejects", async () => {
+  const { ctx } = context();
+  await assert.rejects(
+    compose([
+      async (_c, next) => {
+        await next();
+        void next();
+      },
+    ], () => 1)(ctx),
+    /called twice/,
+  );
 });
 
 // Kills the synchronous terminal's `!isThenable(result)` turned `false` or
@@ -156,8 +209,8 @@ test("an async middleware that rejects after next(): the chain rejects with its 
   );
 });
 
-// Kills unanswered() turned `true` (167): a middleware that catches a failed
-// next() and writes an answer has recovered.
+// Kills unanswered() turned `true` and its `out` test turned `true` (167): a
+// middleware that catches a failed next() and writes an answer has recovered.
 test("a middleware that catches a failed next() and writes ctx.response recovers the request", async () => {
   const { ctx, warnings } = context();
   await compose([
@@ -173,6 +226,18 @@ test("a middleware that catches a failed next() and writes ctx.response recovers
   })(ctx);
   assert.equal(ctx.response.result, "fallback");
   assert.deepEqual(warnings, []);
+
+  // Changing only the reply type is an answer too (unanswered()'s `out` test).
+  const retyped = context();
+  await compose([
+    async (c, next) => {
+      await next().catch(() => {});
+      c.response.out = "fallback";
+    },
+  ], () => {
+    throw new Error("handler failed");
+  })(retyped.ctx);
+  assert.equal(retyped.ctx.response.out, "fallback");
 });
 
 // Kills late()'s finish callback replaced (174): the level that forgot to
