@@ -50,12 +50,24 @@ test("a synchronous middleware that keeps next() and calls it after returning: r
   assert.equal(warnings.length, 1);
 });
 
-// Kills `level.closed = true` turned `false` once an async middleware settled (109).
+// Kills `level.closed = true` turned `false` once an async middleware
+// resolved (106) or rejected (109).
 test("an async middleware that keeps next() and calls it after it resolved: refused", async () => {
   const { ctx } = context();
   let kept: Next | null = null;
   let ran = 0;
   await compose([async (_c, next) => void (kept = next)], () => ran++)(ctx);
+  await assert.rejects((kept as unknown as Next)(), /after it returned/);
+  // The same after it rejected (the second `level.closed = true`, 109).
+  await assert.rejects(
+    compose([
+      async (_c, next) => {
+        kept = next;
+        throw new Error("refused");
+      },
+    ], () => ran++)(ctx),
+    /refused/,
+  );
   await assert.rejects((kept as unknown as Next)(), /after it returned/);
   assert.equal(ran, 0);
 });
