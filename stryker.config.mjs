@@ -5,7 +5,10 @@
 // spawn included (scripts/mutate/coverage-bridge.cjs).
 import { globSync } from "glob";
 
-/** Each part: what is mutated, and the test files that can kill its mutants. */
+/**
+ * Each part: what is mutated, the test files that can kill its mutants, and
+ * (slow) those of its own folder that start servers in child processes.
+ */
 const PARTS = {
   protocol: {
     mutate: ["src/protocol/**/*.ts"],
@@ -16,6 +19,9 @@ const PARTS = {
   client: {
     mutate: ["src/client/**/*.ts"],
     tests: ["test/client/*.test.ts"],
+    // These boot fixture servers (or etcd) in child processes: all of them
+    // run, the whole part is estimated at about 6 hours here.
+    slow: ["test/client/{balance,client,discovery-etcd,goaway,reconnect}.test.ts"],
   },
   middleware: {
     mutate: ["src/middleware/**/*.ts"],
@@ -46,8 +52,9 @@ const name = process.env.FORKRPC_MUTATE_NAME || wanted.join("+");
  */
 function testFiles() {
   const files = [...new Set(globSync(chosen.flatMap((p) => p.tests), { posix: true }))];
-  const slow = (f) => (f.startsWith("test/integration/") ? 1 : 0);
-  // A quick pass: FORKRPC_MUTATE_UNIT_ONLY=1 leaves the integration files out.
+  const booting = new Set(globSync(chosen.flatMap((p) => p.slow ?? []), { posix: true }));
+  const slow = (f) => (f.startsWith("test/integration/") || booting.has(f) ? 1 : 0);
+  // A quick pass: FORKRPC_MUTATE_UNIT_ONLY=1 leaves out the integration files and the others that boot servers.
   const kept = process.env.FORKRPC_MUTATE_UNIT_ONLY ? files.filter((f) => !slow(f)) : files;
   return kept.sort((a, b) => slow(a) - slow(b) || a.localeCompare(b));
 }
