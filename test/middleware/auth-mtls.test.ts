@@ -80,3 +80,23 @@ test("config: auth.mtls alone is enough; a table of non-objects is refused", () 
   assert.throws(() => validateConfig({ auth: { mtls: { a: "admin" } } }, "test"), /bad "mtls"/);
   assert.throws(() => validateConfig({ auth: {} }, "test"), /give tokens, verify or mtls/);
 });
+
+// Kills certificatePrincipal's `identity !== undefined && Object.hasOwn(...)`
+// turned `true` or `||` (auth.ts:76): a certificate whose CN names a property
+// every object inherits ("constructor", "toString") is in no table, and one
+// without a CN or URI is no one.
+test("a certificate named after an inherited property, or after nothing, is not in the table", async () => {
+  for (const cn of ["constructor", "toString", "__proto__"]) {
+    const r = await run(TABLE, tlsOf(true, cert({ uris: [], cn })), {}, []);
+    assert.equal(r.code, "UNAUTHENTICATED", cn);
+  }
+  const withUndefinedKey: AuthOptions = { mtls: { undefined: { id: "nobody", scopes: ["*"] } } };
+  assert.equal((await run(withUndefinedKey, tlsOf(true, cert({ uris: [], cn: undefined })), {}, [])).code, "UNAUTHENTICATED");
+});
+
+// Kills the missing-token message's choice turned `false` (auth.ts:55): without
+// mtls configured, the client is not told a certificate would do.
+test("no token: the message names what would be accepted", async () => {
+  assert.deepEqual(await run({ tokens: ["t"] }, undefined), { code: "UNAUTHENTICATED", message: "meta.token is required" });
+  assert.deepEqual(await run(TABLE, undefined), { code: "UNAUTHENTICATED", message: "an accepted client certificate or meta.token is required" });
+});
