@@ -85,6 +85,16 @@ test("isStandardSchema knows zod schemas from other values", () => {
   assert.equal(isStandardSchema(null), false);
   assert.equal(isStandardSchema({}), false);
   assert.equal(isStandardSchema({ "~standard": { validate: "no" } }), false);
+  // Kills `std !== null` turned `true` (validation.ts:15): reading null's validate would throw.
+  assert.equal(isStandardSchema({ "~standard": null }), false);
+});
+
+// Kills pathOf's `p !== null` turned `true` (validation.ts:33): a validator
+// written by hand may put null in a path; it is shown, not thrown on.
+test("a null path segment from a hand-written validator is shown as null", async () => {
+  const schema = { "~standard": { version: 1, vendor: "x", validate: () => ({ issues: [{ message: "no", path: [null, "a"] }] }) } } as unknown as StandardSchema;
+  const error = await rejection(validate(schema)(fakeContext(null), async () => {}) as Promise<void>);
+  assert.deepEqual((error.data as { issues: unknown }).issues, [{ message: "no", path: ["null", "a"] }]);
 });
 
 test("jsonSchemaOf: zod's JSON Schema of the input; undefined when there is none", () => {
