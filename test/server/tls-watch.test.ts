@@ -50,8 +50,9 @@ function fakeTimers(): FakeTimer[] {
     timers.push(timer);
     return timer;
   });
-  mock.method(globalThis, "clearTimeout", (timer: FakeTimer | undefined) => {
-    if (timer !== undefined) timer.cleared = true;
+  // Like the real one, clearTimeout(null) does nothing.
+  mock.method(globalThis, "clearTimeout", (timer: FakeTimer | null | undefined) => {
+    if (timer) timer.cleared = true;
   });
   return timers;
 }
