@@ -7,11 +7,16 @@
 // folder at exit (SIGTERM and process.exit included; SIGKILL loses it), and
 // the test process adds those counts to its own before the tap runner's hook
 // (preloaded after this file, so its exit listener runs after ours) saves them.
+// The folder's name, inherited by every process the test file started, is
+// also how the test process finds those still running when it exits (a file
+// Stryker ended early never ran its after() hooks) and kills them
+// (leftovers.cjs).
 /* eslint-disable @typescript-eslint/no-require-imports -- a -r preload is CommonJS */
 "use strict";
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { killMarked } = require("./leftovers.cjs");
 
 const DIR_ENV = "FORKRPC_MUTATE_COVERAGE_DIR";
 const NS = process.env.STRYKER_NAMESPACE || "__stryker__";
@@ -37,6 +42,7 @@ if (process.env[DIR_ENV] === undefined) {
         // a child cut off while writing: its counts are lost, nothing more
       }
     }
+    killMarked(DIR_ENV, dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 } else {

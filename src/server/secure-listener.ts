@@ -31,11 +31,13 @@ export class SecureListener {
     this.server = createServer({ ...tlsServerOptions(material, config, handshakeTimeoutMs), allowHalfOpen: true, noDelay: true }, onConnection);
     this.server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: TLSSocket) => {
       this.failed++;
+      // Before destroy(): a closed socket no longer knows its peer's address.
+      const address = socket.remoteAddress ?? "?";
       socket.destroy();
       const now = performance.now();
       if (now - this.#loggedAt < HANDSHAKE_LOG_EVERY_MS) return;
       this.#loggedAt = now;
-      log.warn(`tls: handshake with ${socket.remoteAddress ?? "?"} failed (${error.code ?? error.message}); ${this.failed} so far`);
+      log.warn(`tls: handshake with ${address} failed (${error.code ?? error.message}); ${this.failed} so far`);
     });
   }
 
