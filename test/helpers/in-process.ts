@@ -92,7 +92,11 @@ export async function until(cond: () => boolean, timeoutMs = 3_000): Promise<boo
 /** `promise`, or a rejection naming `what` after `ms`: an await that cannot hang a test. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    // Unref'd: a test that fakes setTimeout after this cannot clear it, and it must not hold the process.
+    timer.unref();
+  });
   try {
     return await Promise.race([promise, timeout]);
   } finally {

@@ -79,8 +79,8 @@ test("a failed accept is counted and warned about, at most once a second, and th
   assert.deepEqual(await peer.read(), { out: "echo", result: "still listening" });
 });
 
-// Kills the listen error's code and message, and `off("error", onError)`
-// removed (a later accept failure would reject nothing but still count).
+// Kills the listen error's code and message, and the listen options
+// emptied (it would listen on a free port).
 test("a port already taken: listen rejects with LISTEN_FAILED naming the address and the cause", async () => {
   const first = await start(METHODS);
   const second = newServer(METHODS);
