@@ -105,11 +105,9 @@ test("a body that is not JSON is answered PARSE_ERROR and the connection stays o
   assert.equal(peer.closed, false);
 });
 
-// Kills #onReadTimeout emptied; Finishing's `reader.set(Pause.Ended,
-// true)` removed (the rest of the frame, sent after the timeout, would be
-// read and answered); and the polite close's discard() (`#fatal === null`
-// turned `false`): the peer's FIN, sent after ours, would stay unread and
-// hold the socket for CLOSE_WAIT_MS (5 s).
+// Kills #onReadTimeout emptied, and Finishing's `reader.set(Pause.Ended,
+// true)` removed: the rest of the frame, sent after the timeout, would be
+// read and answered.
 test("read timeout: a frame left unfinished closes the connection after the answers owed; what comes later is not read", async () => {
   const s = await start(METHODS, { limits: { readTimeoutMs: 60 } });
   const quiet = await s.open();
@@ -118,7 +116,6 @@ test("read timeout: a frame left unfinished closes the connection after the answ
   assert.equal(await quiet.waitClosed(2_000), true, "closed by the read timeout");
   assert.ok(Date.now() - started >= 40, `not before the timeout (${Date.now() - started} ms)`);
   assert.equal(quiet.pending, 0, "no error is sent for it");
-  assert.equal(await until(() => s.server.stats.open === 0, 2_000), true, "the peer's FIN is read after ours: closed at once");
 
   const owed = await s.open();
   const late = request("echo", "late");
@@ -167,4 +164,30 @@ test("a peer that keeps its side open after our FIN is cut CLOSE_WAIT_MS (5 s) l
   assert.equal(s.server.stats.open, 1, "held by the peer until the close wait is over");
   mock.timers.tick(1);
   assert.equal(await turns(() => s.server.stats.open === 0), true, "cut after 5 s");
+});
+
+// Kills the polite close's discard() (`if (#fatal === null)` turned
+// `false`, connection.ts:240): bytes the peer sends after our FIN would sit
+// unread in the paused socket, its FIN behind them, and the socket would
+// stay open for CLOSE_WAIT_MS (5 s) instead of closing at the peer's FIN.
+test("after our FIN (read timeout), what the peer still sends is read and dropped, so its FIN closes the socket at once", async (t) => {
+  const s = await start(METHODS, { limits: { readTimeoutMs: 40 } });
+  const socket = await halfOpen(s.port, t);
+  socket.write(prefix(10).subarray(0, 2));
+  await within(once(socket, "end"), 2_000, "the server's FIN after the read timeout");
+  socket.end(Buffer.alloc(64 * 1024, 0x20));
+  assert.equal(await until(() => s.server.stats.open === 0, 2_000), true, "closed at the peer's FIN");
+});
+
+// Kills #armTimer's `if (#timer !== null) clearTimeout(#timer)` turned
+// `false` or `=== null` (connection.ts:261): the idle timer armed at the
+// start would still run beside the close wait and cut the connection while
+// the peer may still read.
+test("the close wait replaces the idle timer: a peer keeping its side open is not cut at idleTimeoutMs", async (t) => {
+  const s = await start(METHODS, { limits: { idleTimeoutMs: 60 } });
+  const socket = await halfOpen(s.port, t);
+  socket.write(prefix(0));
+  await within(once(socket, "end"), 2_000, "the server's FIN after BAD_FRAME");
+  await sleep(200);
+  assert.equal(s.server.stats.open, 1, "still held by the peer, whose close wait is 5 s");
 });
