@@ -113,6 +113,15 @@ test("a later answer: small ones wait for the turn's end, a write's worth (16 KB
   await new Promise<void>((resolve) => setImmediate(resolve));
   // Kept until the turn's end, a 16 KB answer per connection survived scavenges (0.65x requests/s at 512 connections).
   assert.deepEqual(order, ["flush 16384", "immediate"], "one flush, before the turn's end");
+
+  // And again for the next one: the flag is cleared by the flush (kills
+  // `#flushNowQueued = false` turned `true` in #flushNow, output.ts:75).
+  order.length = 0;
+  setImmediate(() => order.push("immediate"));
+  out.answers.fill(out.answers.expect(true), "y".repeat(16 * 1024));
+  out.soon();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ["flush 16384", "immediate"], "the second 16 KB answer leaves before the turn's end too");
 });
 
 /** The frame bodies in a written buffer (4-byte little-endian length prefix). */
