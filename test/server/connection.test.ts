@@ -118,31 +118,35 @@ test("a client that resets: the running handler's signal aborts, one first read 
 // just after it), the reason's text, and #onData's `#lastActivity = now`
 // removed (a connection in use would time out).
 test("idle timeout: a connection used now and then stays; one quiet for idleTimeoutMs leaves; one waiting for an answer is idle only from the answer", async () => {
-  const s = await start(METHODS, { limits: { idleTimeoutMs: 80 }, shutdown: { quietMs: 10, goawayLingerMs: 20 } });
+  // Times are measured from before the client acts, so that a late read on a
+  // loaded machine can only make them longer; idleTimeoutMs is 200 so that a
+  // stall of the busy client's loop (25 ms a turn) does not pass for idleness.
+  const s = await start(METHODS, { limits: { idleTimeoutMs: 200 }, shutdown: { quietMs: 10, goawayLingerMs: 20 } });
   const busy = await s.open();
+  const idleOpening = Date.now();
   const idle = await s.open();
   const waiting = await s.open();
-  const started = Date.now();
-  waiting.write(request("sleep", { ms: 200, value: "worth the wait" }));
-  for (let i = 0; i < 6; i++) {
+  const sentAt = Date.now();
+  waiting.write(request("sleep", { ms: 300, value: "worth the wait" }));
+  for (let i = 0; i < 12; i++) {
     busy.write(request("echo", i));
     assert.deepEqual(await busy.read(), { out: "echo", result: i });
-    await sleep(30);
+    await sleep(25);
   }
-  assert.equal(busy.closed, false, "a connection used every 30 ms is not idle");
+  assert.equal(busy.closed, false, "a connection used every 25 ms is not idle");
   assert.equal(await idle.waitClosed(2_000), true, "a quiet connection is closed");
-  assert.ok(Date.now() - started >= 60, "not before idleTimeoutMs");
+  assert.ok(Date.now() - idleOpening >= 190, "not before idleTimeoutMs");
   assert.equal(idle.pending, 0, "without ids: no goaway");
   assert.deepEqual(await waiting.read(2_000), { out: "sleep", result: "worth the wait" }, "a request in flight holds it open");
-  const answeredAt = Date.now();
   assert.equal(await waiting.waitClosed(2_000), true);
-  assert.ok(Date.now() - answeredAt >= 50, `closed ${Date.now() - answeredAt} ms after its answer, idleTimeoutMs is 80`);
+  const closedAfter = Date.now() - sentAt;
+  assert.ok(closedAfter >= 490, `closed ${closedAfter} ms after its request; the handler takes 300 ms and idleTimeoutMs is 200`);
 
   // A client that used ids is told why.
   const told = await s.open();
   told.write(request("echo", 1, { id: 1 }));
   assert.deepEqual(await told.read(), { out: "echo", result: 1, id: 1 });
-  assert.deepEqual(await told.read(2_000), { out: "goaway", result: { reason: "idle for 80 ms" } });
+  assert.deepEqual(await told.read(2_000), { out: "goaway", result: { reason: "idle for 200 ms" } });
   assert.equal(await told.waitClosed(2_000), true);
 });
 

@@ -80,7 +80,7 @@ async function listening(handshakeTimeoutMs = 5_000, onConnection = answering, c
 const lines = (pattern: RegExp) => logged.filter((l) => pattern.test(l));
 
 // Kills the createServer options emptied or allowHalfOpen turned `false`
-// (secure-listener.ts:148): without allowHalfOpen Node ends the server's
+// (secure-listener.ts:31): without allowHalfOpen Node ends the server's
 // side when the client ends its own, and the answer written after is lost.
 // noDelay is read back from the server (nothing on the wire shows it).
 test("a client that has finished sending still gets its answer; Nagle is off", { skip }, async () => {
@@ -131,7 +131,7 @@ test("a plaintext client is closed without an answer, and the next TLS client is
   assert.deepEqual(next.answer, { out: "pong", result: null });
 });
 
-// Kills the rate limit's mutants (152-155): `<` to `<=` or `>=`, `-` to
+// Kills the rate limit's mutants (36-40): `<` to `<=` or `>=`, `-` to
 // `+`, the early return removed or the condition turned `false`, `#loggedAt
 // = now` removed, and the `?? "?"` and `error.code ?? error.message`
 // fallbacks. The failures are emitted by hand, on a clock the test sets.
@@ -165,7 +165,7 @@ function renew(pair: Pair): void {
   copyFileSync(pair.cert, live.cert);
 }
 
-// Kills reload's mutants when it takes the new files (170-189): the default
+// Kills reload's mutants when it takes the new files (55-76): the default
 // `why` emptied, `this.#config = config` removed (the next reload() would
 // read the old files), the log line's text, and `return true` to `false`.
 test("reload: new handshakes get the new certificate, and reload() rereads the files it was last given", { skip }, async () => {
@@ -189,7 +189,7 @@ test("reload: new handshakes get the new certificate, and reload() rereads the f
   assert.equal((await tlsExchange(port, { ca }, "ping")).fingerprint, third);
 });
 
-// Kills the refusals' mutants (174-186): the catch's `return false`
+// Kills the refusals' mutants (57-71): the catch's `return false`
 // removed (the refused config would become the current one), the coded and
 // uncoded texts (`code === undefined` turned either way), and the context's
 // own refusal, made here by a setSecureContext that throws.
@@ -219,8 +219,8 @@ test("reload: a bad file, an uncoded throw or a context Node refuses keeps the c
   assert.equal((await tlsExchange(port, { ca }, "ping")).fingerprint, current);
 });
 
-// Kills setTicketKeys' mutants (160-163: the keys not given to the server,
-// or not kept) and reload's ticket keys (181: `#ticketKeys === undefined`
+// Kills setTicketKeys' mutants (45-48: the keys not given to the server,
+// or not kept) and reload's ticket keys (the `#ticketKeys === undefined`
 // turned `true` drops them at a reload): a session issued by one listener
 // resumes on another that has the same keys, also after that one reloaded.
 test("listeners given the same ticket keys resume each other's sessions, across a certificate reload", { skip }, async () => {

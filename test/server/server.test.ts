@@ -114,9 +114,8 @@ test("drain resolves when the last connection has closed, before graceMs", async
     p.write(request("echo", "x"));
     await p.read();
   }
-  const started = Date.now();
+  // within() fails the test if the drain waits its 10 s grace instead.
   await within(s.server.drain("going", 10_000), 3_000, "drain");
-  assert.ok(Date.now() - started < 3_000);
   for (const p of peers) assert.equal(await p.waitClosed(1_000), true);
   assert.equal(s.server.stats.open, 0);
 });
@@ -142,7 +141,7 @@ test("drain cuts the connections still open after graceMs", async () => {
 // listener is closed); a connection that arrives then is what TLS's
 // handshake produces (secure-listener.ts), here handed to the server's
 // 'connection' listener directly.
-test("a connection accepted after the drain began is told to go away at once", async () => {
+test("a connection accepted after the drain began is told to go away at once", async (t) => {
   const net = catchNetServer();
   const s = await start(METHODS, { shutdown: { quietMs: 10, goawayLingerMs: 50 } });
   const holder = await s.open();
@@ -152,6 +151,7 @@ test("a connection accepted after the drain began is told to go away at once", a
   void s.server.drain("going", 10_000).then(hold.resolve);
   // A second listener hands its accepted socket over.
   const other = createServer();
+  t.after(() => other.close());
   other.listen(0, "127.0.0.1");
   await once(other, "listening");
   const accepted = once(other, "connection") as Promise<[Socket]>;
