@@ -14,6 +14,7 @@ import { Activity } from "../../src/server/activity.ts";
 import { RpcServer } from "../../src/server/server.ts";
 import type { RequestContext } from "../../src/request/request-context.ts";
 import { RawPeer } from "./wire.ts";
+import { within } from "./within.ts";
 
 type Handle = (params: any, ctx: RequestContext) => unknown;
 
@@ -89,20 +90,7 @@ export async function until(cond: () => boolean, timeoutMs = 3_000): Promise<boo
   return true;
 }
 
-/** `promise`, or a rejection naming `what` after `ms`: an await that cannot hang a test. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-    // Unref'd: a test that fakes setTimeout after this cannot clear it, and it must not hold the process.
-    timer.unref();
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within };
 
 /**
  * For a whole test file: the framework's log lines (on process.stderr) are

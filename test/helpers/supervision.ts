@@ -406,16 +406,7 @@ export function launch(args: string[], env: Record<string, string> = {}): Launch
   };
 }
 
-/** Resolves with the value, or rejects after ms. */
-export function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
+export { within } from "./within.ts";
 
 export interface Supervision {
   readonly served: Served;

@@ -93,7 +93,7 @@ test("start hooks run in each worker before it serves, dependency first; stop ho
 
 test("an onWorkerStart that throws: the server does not boot, HOOK_FAILED names the class", { timeout: 60_000 }, async () => {
   await launched(["serve", "--config", fixtureConfig("lifecycle-fail"), "--workers", "2", "--port", "0"], async (cli) => {
-    const code = await within("the master to exit", cli.exited, 45_000);
+    const code = await within(cli.exited, 45_000, "the master to exit");
     const err = cli.stderr();
     assert.equal(code, 1, `exit code; stderr:\n${err}`);
     assert.doesNotMatch(cli.stdout(), /forkrpc ready/);
@@ -105,7 +105,7 @@ test("an onWorkerStart that throws: the server does not boot, HOOK_FAILED names 
 
 test("an onWorkerStart that never finishes: HOOK_FAILED after hookTimeoutMs", { timeout: 60_000 }, async () => {
   await launched(["serve", "--config", fixtureConfig("lifecycle-hang"), "--workers", "1", "--port", "0"], async (cli) => {
-    const code = await within("the master to exit", cli.exited, 45_000);
+    const code = await within(cli.exited, 45_000, "the master to exit");
     const err = cli.stderr();
     assert.equal(code, 1, `exit code; stderr:\n${err}`);
     assert.doesNotMatch(cli.stdout(), /forkrpc ready/);

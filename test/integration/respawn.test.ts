@@ -58,7 +58,7 @@ test("workers that die right after boot, again and again, stop the master: crash
     const startedAt = Date.now();
     const exited = cli.exited.then((code) => ({ code, at: Date.now() }));
     const readyAt = await waitFor("the ready line or an exit", () => (/forkrpc ready:/.test(cli.stdout()) ? Date.now() : cli.proc.exitCode !== null ? -1 : undefined), 40_000, 20);
-    const { code, at } = await within("the master to exit", exited, 45_000);
+    const { code, at } = await within(exited, 45_000, "the master to exit");
     const ready = readyAt > 0;
     t.diagnostic(`boot ${ready ? readyAt - startedAt : "-"} ms; master exited ${code} ${ready ? at - readyAt : at - startedAt} ms ${ready ? "after the ready line" : "after launch, with no ready line"}`);
     assert.equal(code, 1, `exit code; stderr:\n${cli.stderr()}`);
@@ -75,7 +75,7 @@ test("workers that die right after boot, again and again, stop the master: crash
 
 test("a worker hit by an uncaught exception while it boots never counts as ready: the master exits 1 with no ready line", { timeout: 60_000 }, async () => {
   await launched(["serve", "--config", fixtureConfig("crash-early"), "--workers", "2", "--port", "0"], async (cli) => {
-    const code = await within("the master to exit", cli.exited, 45_000);
+    const code = await within(cli.exited, 45_000, "the master to exit");
     assert.equal(code, 1, `stderr:\n${cli.stderr()}`);
     // The timer throws during the boot, before the worker listens: a worker
     // in that state is about to exit and must not be announced as ready.

@@ -18,7 +18,7 @@ import { makeCerts, type Pair, type TestCerts } from "../helpers/certs.ts";
 import { missingTools } from "../helpers/tools.ts";
 import { tlsExchange } from "../helpers/tls-wire.ts";
 import { frame, request } from "../helpers/wire.ts";
-import { within } from "../helpers/supervision.ts";
+import { within } from "../helpers/within.ts";
 import { SecureListener } from "../../src/server/secure-listener.ts";
 import { loadTlsMaterial, type TlsConfig } from "../../src/server/tls.ts";
 
@@ -97,7 +97,7 @@ test("a client that has finished sending still gets its answer; Nagle is off", {
   client.on("data", (d: Buffer) => (received = Buffer.concat([received, d])));
   client.on("error", () => {});
   client.once("secureConnect", () => client.end(request("ping")));
-  await within("the client's close", new Promise((resolve) => client.on("close", resolve)), 10_000);
+  await within(new Promise((resolve) => client.on("close", resolve)), 10_000, "the client's close");
   assert.deepEqual(received, PONG);
 });
 
@@ -111,7 +111,7 @@ test("a client that never finishes the handshake is dropped after the timeout, c
   const socket = connectTcp({ host: "127.0.0.1", port });
   socket.on("error", () => {});
   const started = performance.now();
-  await within("the server closing a silent client", new Promise((resolve) => socket.on("close", resolve)), 10_000);
+  await within(new Promise((resolve) => socket.on("close", resolve)), 10_000, "the server closing a silent client");
   assert.ok(performance.now() - started >= 150, `closed after ${performance.now() - started} ms, before the 200 ms timeout`);
   assert.equal(listener.failed, 1);
   assert.equal(lines(/tls: handshake with 127\.0\.0\.1 failed \(ERR_TLS_HANDSHAKE_TIMEOUT\); 1 so far\n$/).length, 1, logged.join(""));
@@ -124,7 +124,7 @@ test("a plaintext client is closed without an answer, and the next TLS client is
   socket.on("data", (d: Buffer) => (received = Buffer.concat([received, d])));
   socket.on("error", () => {});
   socket.write(request("ping"));
-  await within("the server closing a plaintext client", new Promise((resolve) => socket.on("close", resolve)), 10_000);
+  await within(new Promise((resolve) => socket.on("close", resolve)), 10_000, "the server closing a plaintext client");
   assert.ok(received.length === 0 || received[0] === 21, `at most a TLS alert, not ${received.toString("hex")}`);
   assert.equal(listener.failed, 1);
   const next = await tlsExchange(port, { ca }, "ping");
