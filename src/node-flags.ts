@@ -14,11 +14,12 @@
 export const WORKER_SEMI_SPACE_MB = 4;
 
 /** A V8 flag that sizes the young generation, in argv or NODE_OPTIONS form (`_` or `-`). */
-const YOUNG_GENERATION_FLAG = /^--(?:max-semi-space-size|min-semi-space-size|semi-space-growth-factor)(?:=|$)/;
+function sizesYoungGeneration(flag: string): boolean {
+  return /^--(?:max-semi-space-size|min-semi-space-size|semi-space-growth-factor)(?:=|$)/.test(flag.replace(/_/g, "-"));
+}
 
 export function workerExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  const given = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].map((flag) => flag.replace(/_/g, "-"));
-  if (given.some((flag) => YOUNG_GENERATION_FLAG.test(flag))) return [...execArgv];
+  if ([...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some(sizesYoungGeneration)) return [...execArgv];
   return [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
@@ -29,5 +30,5 @@ export function workerExecArgv(execArgv: readonly string[], nodeOptions: string 
  * with resourceLimits instead.
  */
 export function threadFlags(execArgv: readonly string[]): string[] {
-  return execArgv.filter((flag) => !YOUNG_GENERATION_FLAG.test(flag.replace(/_/g, "-")));
+  return execArgv.filter((flag) => !sizesYoungGeneration(flag));
 }
