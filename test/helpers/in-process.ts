@@ -19,9 +19,9 @@ import { within } from "./within.ts";
 type Handle = (params: any, ctx: RequestContext) => unknown;
 
 /** A method without middleware; its answers' `out` is its name. */
-export function method(name: string, handle: Handle, index = 0): MethodEntry {
+export function method(name: string, handle: Handle, index = 0, extra: Partial<MethodEntry> = {}): MethodEntry {
   const meta = { name, out: name };
-  return { name, meta, chain: null, container: {}, defaultTimeoutMs: 0, index, outJson: JSON.stringify(name), handler: { handle }, file: "x.ts" } as unknown as MethodEntry;
+  return { name, meta, chain: null, container: {}, defaultTimeoutMs: 0, index, outJson: JSON.stringify(name), handler: { handle }, file: "x.ts", ...extra } as unknown as MethodEntry;
 }
 
 export function registry(...methods: MethodEntry[]): Registry {

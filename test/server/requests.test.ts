@@ -11,19 +11,13 @@ import { Requests, type RequestsOwner } from "../../src/server/requests.ts";
 import { Activity } from "../../src/server/activity.ts";
 import { AnswerQueue } from "../../src/server/answers.ts";
 import type { CallMetrics } from "../../src/metrics/recorder.ts";
-import type { MethodEntry, Registry } from "../../src/plugins/registry.ts";
+import type { MethodEntry } from "../../src/plugins/registry.ts";
+import { later, method, registry } from "../helpers/in-process.ts";
 import type { RequestEnvelope } from "../../src/protocol/envelope.ts";
 
 // A handler that throws logs an error line; keep the test output clean.
 beforeEach(() => mock.method(process.stderr, "write", () => true));
 afterEach(() => mock.restoreAll());
-
-type Handle = (params: unknown, ctx: { signal: AbortSignal }) => unknown;
-
-function method(name: string, index: number, handle: Handle, extra: Partial<MethodEntry> = {}): MethodEntry {
-  const meta = { name, out: "out" };
-  return { name, meta, chain: null, container: {}, defaultTimeoutMs: 0, index, outJson: '"out"', handler: { handle }, file: "x.ts", ...extra } as unknown as MethodEntry;
-}
 
 interface Call {
   method: number;
@@ -63,8 +57,7 @@ function setup(methods: MethodEntry[], limits = { maxInflightPerConnection: 0, m
     lost: (error: unknown) => lost.push(error),
     readAt: 1234.5,
   } as unknown as RequestsOwner;
-  const registry: Registry = new Map(methods.map((m) => [m.name, m]));
-  const requests = new Requests(registry, limits, activity, answers, owner);
+  const requests = new Requests(registry(...methods), limits, activity, answers, owner);
   /** The answers written so far, parsed. */
   const sent = () => answers.take().map((t) => JSON.parse(t));
   return { activity, answers, requests, events, lost, sent, ...rec };
@@ -72,13 +65,6 @@ function setup(methods: MethodEntry[], limits = { maxInflightPerConnection: 0, m
 
 function req(name: string, id?: number, meta: Record<string, unknown> = {}): RequestEnvelope {
   return { method: name, params: [], id, meta } as RequestEnvelope;
-}
-
-/** A promise and its resolve, for a handler that answers when the test says. */
-function later<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -89,10 +75,14 @@ const tick = () => new Promise((r) => setImmediate(r));
 test("over the connection's limit: RESOURCE_EXHAUSTED at once, recorded under the method, the handler not run, not counted as served", async () => {
   const gate = later<string>();
   let runs = 0;
-  const slow = method("slow", 4, () => {
-    runs++;
-    return gate.promise;
-  });
+  const slow = method(
+    "slow",
+    () => {
+      runs++;
+      return gate.promise;
+    },
+    4,
+  );
   const s = setup([slow], { maxInflightPerConnection: 1, maxInflightPerWorker: 0 });
   s.requests.run(req("slow", 1), true, 10);
   s.requests.run(req("slow", 2), true, 11);
@@ -116,8 +106,8 @@ test("over the connection's limit: RESOURCE_EXHAUSTED at once, recorded under th
 // (an unknown method over the limit would throw).
 test("over the limit: an unlimited method still runs; an unknown one is refused with RESOURCE_EXHAUSTED under `other`", async () => {
   const gate = later<string>();
-  const slow = method("slow", 0, () => gate.promise);
-  const health = method("health", 1, () => "ok", { unlimited: true });
+  const slow = method("slow", () => gate.promise, 0);
+  const health = method("health", () => "ok", 1, { unlimited: true });
   const s = setup([slow, health], { maxInflightPerConnection: 1, maxInflightPerWorker: 0 });
   s.requests.run(req("slow", 1), true, 1);
   s.requests.run(req("health", 2), true, 1);
@@ -142,9 +132,9 @@ test("over the limit: an unlimited method still runs; an unknown one is refused 
 // connections' requests count against maxInflightPerWorker.
 test("over the worker's limit: requests running on another connection count", async () => {
   const gate = later<string>();
-  const slow = method("slow", 0, () => gate.promise);
+  const slow = method("slow", () => gate.promise, 0);
   const s = setup([slow], { maxInflightPerConnection: 0, maxInflightPerWorker: 1 });
-  const other = new Requests(new Map([["slow", slow]]), { maxInflightPerConnection: 0, maxInflightPerWorker: 1 }, s.activity, new AnswerQueue(), {
+  const other = new Requests(registry(slow), { maxInflightPerConnection: 0, maxInflightPerWorker: 1 }, s.activity, new AnswerQueue(), {
     answered() {},
     lost() {},
     readAt: 0,
@@ -173,14 +163,14 @@ test("an unknown method: METHOD_NOT_FOUND, served, recorded under `other` with t
 // answer's hasId passed as a constant.
 test("a synchronous answer: ready at once, served, recorded, and the context stops being watched", () => {
   // A handler that reads ctx.signal asks its owner to watch the request.
-  const looks = method("looks", 2, (_params, ctx) => (ctx.signal.aborted ? "aborted" : "seen"));
+  const looks = method("looks", (_params, ctx) => (ctx.signal.aborted ? "aborted" : "seen"), 2);
   const s = setup([looks]);
   s.requests.run(req("looks"), false, 3);
   assert.deepEqual(s.events, ["watch", "unwatch"]);
   assert.equal(s.activity.served, 1);
   assert.equal(s.activity.inflight, 0, "a synchronous answer takes no in-flight slot");
-  assert.deepEqual(s.calls, [{ method: 2, code: null, readAt: 1234.5, bytes: 3, answerChars: '{"out":"out","result":"seen"}'.length }]);
-  assert.deepEqual(s.sent(), [{ out: "out", result: "seen" }]);
+  assert.deepEqual(s.calls, [{ method: 2, code: null, readAt: 1234.5, bytes: 3, answerChars: '{"out":"looks","result":"seen"}'.length }]);
+  assert.deepEqual(s.sent(), [{ out: "looks", result: "seen" }]);
   assert.equal(s.answers.owed, 0);
 });
 
@@ -191,8 +181,8 @@ test("a synchronous answer: ready at once, served, recorded, and the context sto
 test("asynchronous answers without ids leave in request order; each is served, recorded and announced; the slots are freed", async () => {
   const first = later<string>();
   const second = later<string>();
-  const a = method("a", 0, () => first.promise);
-  const b = method("b", 1, () => second.promise);
+  const a = method("a", () => first.promise, 0);
+  const b = method("b", () => second.promise, 1);
   const s = setup([a, b], { maxInflightPerConnection: 2, maxInflightPerWorker: 0 });
   s.requests.run(req("a"), false, 1);
   s.requests.run(req("b"), false, 2);
@@ -223,7 +213,7 @@ test("asynchronous answers without ids leave in request order; each is served, r
   const c1 = later<string>();
   const c2 = later<string>();
   let n = 0;
-  const c = method("c", 2, () => (n++ === 0 ? c1.promise : c2.promise));
+  const c = method("c", () => (n++ === 0 ? c1.promise : c2.promise), 2);
   const s2 = setup([c], { maxInflightPerConnection: 2, maxInflightPerWorker: 0 });
   s2.requests.run(req("c", 1), true, 1);
   c1.resolve("x");
@@ -243,7 +233,7 @@ test("asynchronous answers without ids leave in request order; each is served, r
 // deadline taken from somewhere else than the request's meta.
 test("a request cut short by its deadline is answered at once but holds its in-flight slot until its handler settles", async () => {
   const gate = later<string>();
-  const slow = method("slow", 0, () => gate.promise);
+  const slow = method("slow", () => gate.promise, 0);
   const s = setup([slow], { maxInflightPerConnection: 1, maxInflightPerWorker: 0 });
   s.requests.run(req("slow", 1, { timeoutMs: 5 }), true, 1);
   await new Promise((r) => setTimeout(r, 30));
@@ -261,7 +251,7 @@ test("a request cut short by its deadline is answered at once but holds its in-f
 // catch not calling owner.lost: a throw there must not be an unhandled
 // rejection (that ends the worker).
 test("a throw while placing a later answer reaches owner.lost, not the process", async () => {
-  const m = method("m", 0, async () => "v");
+  const m = method("m", async () => "v", 0);
   const s = setup([m]);
   const boom = new Error("recorder broke");
   (s.metrics as { record: unknown }).record = () => {
@@ -276,8 +266,8 @@ test("a throw while placing a later answer reaches owner.lost, not the process",
 // server, metrics is null and nothing may touch it), and `?.` made `.` in
 // refuse/written/faulted.
 test("without metrics, every path still answers", async () => {
-  const sync = method("sync", 0, () => 1);
-  const async_ = method("async", 1, async () => 2);
+  const sync = method("sync", () => 1, 0);
+  const async_ = method("async", async () => 2, 1);
   const s = setup([sync, async_], { maxInflightPerConnection: 0, maxInflightPerWorker: 0 }, false);
   s.requests.run(req("sync", 1), true, 1);
   s.requests.run(req("nope", 2), true, 1);
