@@ -98,30 +98,23 @@ test("a later answer: small ones wait for the turn's end, a write's worth (16 KB
     order.push(`flush ${out.answers.readyChars}`);
     out.write();
   });
-  out.answers.fill(out.answers.expect(true), "small");
-  out.soon();
-  out.soon();
-  process.nextTick(() => order.push("tick"));
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  assert.deepEqual(order, ["tick", "flush 5"], "one flush, after this event's ticks: answers of other reads of the turn join it");
-
-  order.length = 0;
-  setImmediate(() => order.push("immediate"));
-  out.answers.fill(out.answers.expect(true), "x".repeat(16 * 1024));
-  out.soon();
-  out.soon();
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  /** One later answer, soon() called twice, and the order of flush, this event's ticks and the turn's end. */
+  const answer = async (text: string): Promise<string[]> => {
+    order.length = 0;
+    out.answers.fill(out.answers.expect(true), text);
+    out.soon();
+    out.soon();
+    process.nextTick(() => order.push("tick"));
+    setImmediate(() => order.push("immediate"));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return [...order];
+  };
+  assert.deepEqual(await answer("small"), ["tick", "flush 5", "immediate"], "one flush, after this event's ticks: answers of other reads of the turn join it");
   // Kept until the turn's end, a 16 KB answer per connection survived scavenges (0.65x requests/s at 512 connections).
-  assert.deepEqual(order, ["flush 16384", "immediate"], "one flush, before the turn's end");
-
+  assert.deepEqual(await answer("x".repeat(16 * 1024)), ["flush 16384", "tick", "immediate"], "one flush, before the turn's end");
   // And again for the next one: the flag is cleared by the flush (kills
-  // `#flushNowQueued = false` turned `true` in #flushNow, output.ts:75).
-  order.length = 0;
-  setImmediate(() => order.push("immediate"));
-  out.answers.fill(out.answers.expect(true), "y".repeat(16 * 1024));
-  out.soon();
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  assert.deepEqual(order, ["flush 16384", "immediate"], "the second 16 KB answer leaves before the turn's end too");
+  // `#flushNowQueued = false` turned `true` in #flushNow).
+  assert.deepEqual(await answer("y".repeat(16 * 1024)), ["flush 16384", "tick", "immediate"], "the second 16 KB answer leaves before the turn's end too");
 });
 
 /** The frame bodies in a written buffer (4-byte little-endian length prefix). */
